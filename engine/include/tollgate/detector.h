@@ -1,0 +1,74 @@
+// Detector: one detection engine (ClamAV, YARA, Hyperscan) applied to one layer at a time.
+//
+// A new engine is one folder in engine/detectors/ plus one line in engine/detectors/detector_list.
+// A Detector is immutable after Create and shared by all threads; per-thread state (scratch,
+// scanners) lives inside it in thread-local storage. Scan() reports matches to FindingSink and
+// returns a non-OK Status only when the engine itself failed (the pipeline turns that into an
+// `incomplete` finding). Each engine converts its C library's error codes in one place.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tollgate/limits.h"
+#include "tollgate/status.h"
+#include "tollgate/unpacker.h"
+#include "tollgate/verdict.h"
+
+namespace tollgate {
+
+class FindingSink {
+ public:
+  virtual ~FindingSink() = default;
+  virtual void Add(Finding finding) = 0;  // thread-safe
+};
+
+// What one scan of one layer may use besides the layer itself.
+class ScanContext {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // `nested` runs every *other* detector (and typing) on a layer that a detector extracted itself;
+  // it is how libclamav's own recursion feeds YARA and Hyperscan.
+  using NestedLayerVisitor = std::function<void(const ScanObject&)>;
+
+  ScanContext(Clock::time_point deadline, NestedLayerVisitor nested)
+      : deadline_(deadline), nested_(std::move(nested)) {}
+
+  Clock::time_point deadline() const { return deadline_; }
+  bool Expired() const { return Clock::now() >= deadline_; }
+  void VisitNestedLayer(const ScanObject& layer) const {
+    if (nested_) nested_(layer);
+  }
+
+ private:
+  Clock::time_point deadline_;
+  NestedLayerVisitor nested_;
+};
+
+class Detector {
+ public:
+  virtual ~Detector() = default;
+  virtual std::string_view Name() const = 0;  // "yara"
+  // Number of signatures/rules/patterns loaded, for reports.
+  virtual size_t RuleCount() const = 0;
+  virtual Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const = 0;
+};
+
+// How a detector is built from rule files. `files` are the engine's files from the rule bundle
+// (rules/default/<name>/ or --rules DIR) plus the ones given on the command line, in a stable order.
+struct DetectorConfig {
+  std::vector<std::string> files;
+  ScanLimits limits;
+};
+
+struct DetectorFactory {
+  std::string_view name;    // also the bundle subfolder: "clamav", "yara", "hyperscan"
+  std::function<StatusOr<std::unique_ptr<Detector>>(const DetectorConfig&)> create;
+};
+
+}  // namespace tollgate

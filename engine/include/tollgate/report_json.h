@@ -1,0 +1,17 @@
+// The JSON form of a scan report: the object the CLI writes per file (--json) and the audit log
+// records. Keys are a contract with other tools: path, verdict, action, sha256, type, size,
+// findings[{engine, rule, severity, kind, object, offset?, reason?, detail?, deciding}],
+// rules_version, layers, duration_ms.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "tollgate/scanner.h"
+
+namespace tollgate {
+
+nlohmann::json FindingToJson(const Finding& finding, bool deciding);
+nlohmann::json ReportToJson(const ScanReport& report, std::string_view path);
+
+}  // namespace tollgate

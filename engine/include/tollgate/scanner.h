@@ -1,0 +1,74 @@
+// Scanner: the one entry point for scanning an upload, used by the CLI and the gRPC service.
+//
+// Create() loads and compiles every engine's rules once (seconds for large rule sets); the result is
+// an immutable snapshot shared by all scans. Scan() is thread-safe and may be called concurrently;
+// it never fails: anything that prevents a full scan (limits, corrupt or encrypted content, engine
+// errors, timeouts) becomes an `incomplete` verdict with findings saying why. Only reading a file
+// from disk (ScanFile) can return an error Status.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tollgate/detector.h"
+#include "tollgate/limits.h"
+#include "tollgate/policy.h"
+#include "tollgate/status.h"
+#include "tollgate/unpacker.h"
+#include "tollgate/verdict.h"
+
+namespace tollgate {
+
+struct ScannerOptions {
+  // Rule bundle with yara/, hyperscan/ and clamav/ subfolders (any may be missing or empty).
+  // Empty: the bundle shipped with Tollgate (rules/default).
+  std::string rules_dir;
+  // Extra rule files per engine name ("clamav", "yara", "hyperscan"), added to the bundle's.
+  std::vector<std::pair<std::string, std::string>> extra_rule_files;
+  ScanLimits limits;
+};
+
+struct EngineInfo {
+  std::string name;
+  size_t rule_count = 0;
+};
+
+struct ScanReport {
+  std::string name;  // the name the upload claims (base name for files)
+  std::string sha256;
+  FileType type;
+  uint64_t size = 0;
+  Verdict verdict = Verdict::kClean;
+  Action action = Action::kAllow;
+  std::vector<Finding> findings;  // every finding, in a stable order
+  std::vector<size_t> deciding;   // indices into `findings` that decided the verdict
+  std::string rules_version;
+  uint32_t layers = 0;            // layers scanned, root included
+  std::chrono::microseconds duration{0};
+};
+
+class Scanner {
+ public:
+  static StatusOr<std::unique_ptr<Scanner>> Create(const ScannerOptions& options);
+  ~Scanner();
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  ScanReport Scan(std::string_view name, std::span<const uint8_t> bytes) const;
+  StatusOr<ScanReport> ScanFile(const std::string& path) const;
+
+  const std::string& rules_version() const;
+  const std::vector<EngineInfo>& engines() const;
+
+ private:
+  struct Impl;
+  explicit Scanner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tollgate
