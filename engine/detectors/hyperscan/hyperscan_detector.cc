@@ -1,0 +1,282 @@
+#include "hyperscan/hyperscan_detector.h"
+
+#include <hs/hs.h>
+#include <tbb/enumerable_thread_specific.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <iterator>
+#include <limits>
+#include <new>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+namespace tollgate {
+namespace hyperscan {
+namespace {
+
+constexpr std::string_view kEngineName = "hyperscan";
+
+struct DatabaseDeleter {
+  void operator()(hs_database_t* database) const { hs_free_database(database); }
+};
+struct ScratchDeleter {
+  void operator()(hs_scratch_t* scratch) const { hs_free_scratch(scratch); }
+};
+struct CompileErrorDeleter {
+  void operator()(hs_compile_error_t* error) const { hs_free_compile_error(error); }
+};
+struct FileCloser {
+  void operator()(std::FILE* file) const { std::fclose(file); }
+};
+using DatabasePtr = std::unique_ptr<hs_database_t, DatabaseDeleter>;
+using ScratchPtr = std::unique_ptr<hs_scratch_t, ScratchDeleter>;
+using CompileErrorPtr = std::unique_ptr<hs_compile_error_t, CompileErrorDeleter>;
+using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
+
+std::string_view HsErrorName(hs_error_t code) {
+  switch (code) {
+    case HS_INVALID: return "HS_INVALID";
+    case HS_NOMEM: return "HS_NOMEM";
+    case HS_SCAN_TERMINATED: return "HS_SCAN_TERMINATED";
+    case HS_COMPILER_ERROR: return "HS_COMPILER_ERROR";
+    case HS_DB_VERSION_ERROR: return "HS_DB_VERSION_ERROR";
+    case HS_DB_PLATFORM_ERROR: return "HS_DB_PLATFORM_ERROR";
+    case HS_DB_MODE_ERROR: return "HS_DB_MODE_ERROR";
+    case HS_BAD_ALIGN: return "HS_BAD_ALIGN";
+    case HS_BAD_ALLOC: return "HS_BAD_ALLOC";
+    case HS_SCRATCH_IN_USE: return "HS_SCRATCH_IN_USE";
+    case HS_ARCH_ERROR: return "HS_ARCH_ERROR";
+    case HS_INSUFFICIENT_SPACE: return "HS_INSUFFICIENT_SPACE";
+    default: return "HS_UNKNOWN_ERROR";
+  }
+}
+
+// The one place an hs_error_t becomes a Status. A scan our callback stopped (HS_SCAN_TERMINATED)
+// is handled by Scan, which knows why it stopped.
+Status HsStatus(hs_error_t code, std::string_view operation) {
+  if (code == HS_SUCCESS) return Status::Ok();
+  std::string message = "hyperscan: " + std::string(operation) + " failed: " + std::string(HsErrorName(code));
+  switch (code) {
+    case HS_NOMEM: return ResourceExhausted(std::move(message));
+    case HS_ARCH_ERROR: return FailedPrecondition(std::move(message));
+    default: return Internal(std::move(message));
+  }
+}
+
+// Allocation failures become a Status at the module boundary instead of an exception.
+template <typename Fn>
+auto CatchBadAlloc(std::string_view while_doing, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return ResourceExhausted("hyperscan: out of memory while " + std::string(while_doing));
+  }
+}
+
+// What the match callback needs, and why it stopped the scan if it did.
+struct MatchContext {
+  const std::vector<Pattern>& patterns;
+  const ScanObject& object;
+  const ScanContext& scan;
+  FindingSink& out;
+  Status stop_reason;
+};
+
+int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to, unsigned int /*flags*/,
+            void* context) {
+  MatchContext& match = *static_cast<MatchContext*>(context);
+  // Nothing may unwind through Hyperscan's C frames.
+  try {
+    const Pattern& pattern = match.patterns[id];
+    Finding finding;
+    finding.engine = kEngineName;
+    finding.rule = pattern.name;
+    finding.severity = pattern.severity;
+    finding.kind = FindingKind::kSignature;
+    finding.object = match.object.path.ToString();
+    // Hyperscan reports where a match ends. Its start needs HS_FLAG_SOM_LEFTMOST, which slows every
+    // scan, rejects some patterns and cannot be combined with HS_FLAG_SINGLEMATCH.
+    finding.offset = to;
+    match.out.Add(std::move(finding));
+  } catch (const std::bad_alloc&) {
+    match.stop_reason = ResourceExhausted("hyperscan: out of memory while reporting a match");
+    return 1;
+  } catch (const std::exception& e) {
+    match.stop_reason = Internal(std::string("hyperscan: reporting a match failed: ") + e.what());
+    return 1;
+  }
+  if (match.scan.Expired()) {
+    match.stop_reason = DeadlineExceeded("hyperscan: scan deadline passed");
+    return 1;
+  }
+  return 0;
+}
+
+class HyperscanDetector final : public Detector {
+ public:
+  // `database` and `prototype_scratch` are null when there are no patterns.
+  HyperscanDetector(std::vector<Pattern> patterns, DatabasePtr database, ScratchPtr prototype_scratch)
+      : patterns_(std::move(patterns)),
+        database_(std::move(database)),
+        prototype_scratch_(std::move(prototype_scratch)) {}
+
+  std::string_view Name() const override { return kEngineName; }
+  size_t RuleCount() const override { return patterns_.size(); }
+
+  // Block mode offers no way to interrupt a scan between matches, so the deadline is checked at
+  // each match; Hyperscan scans in linear time and the pipeline caps layer sizes, which bounds the rest.
+  Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const override {
+    if (!database_) return Status::Ok();
+    if (object.bytes.size() > std::numeric_limits<unsigned int>::max()) {
+      return ResourceExhausted("layer too large for hyperscan block mode");
+    }
+    StatusOr<hs_scratch_t*> scratch = LocalScratch();
+    if (!scratch.ok()) return scratch.status();
+
+    // hs_scan rejects a null pointer even for zero bytes, and an empty span may hold one.
+    static constexpr char kNoBytes[] = "";
+    const char* data = object.bytes.empty() ? kNoBytes : reinterpret_cast<const char*>(object.bytes.data());
+    MatchContext match{patterns_, object, ctx, out, Status::Ok()};
+    const hs_error_t result = hs_scan(database_.get(), data, static_cast<unsigned int>(object.bytes.size()),
+                                      0, *scratch, OnMatch, &match);
+    if (result == HS_SCAN_TERMINATED) return match.stop_reason;
+    return HsStatus(result, "hs_scan");
+  }
+
+ private:
+  // This thread's scratch, cloned from the prototype on the thread's first scan.
+  StatusOr<hs_scratch_t*> LocalScratch() const {
+    return CatchBadAlloc("allocating scratch", [this]() -> StatusOr<hs_scratch_t*> {
+      ScratchPtr& scratch = thread_scratch_.local();
+      if (!scratch) {
+        hs_scratch_t* clone = nullptr;
+        TOLLGATE_RETURN_IF_ERROR(HsStatus(hs_clone_scratch(prototype_scratch_.get(), &clone), "hs_clone_scratch"));
+        scratch.reset(clone);
+      }
+      return scratch.get();
+    });
+  }
+
+  std::vector<Pattern> patterns_;  // index = Hyperscan pattern id
+  DatabasePtr database_;
+  ScratchPtr prototype_scratch_;
+  mutable tbb::enumerable_thread_specific<ScratchPtr> thread_scratch_;
+};
+
+Status CheckUniqueNames(const std::vector<Pattern>& patterns) {
+  std::unordered_map<std::string_view, const Pattern*> first_by_name;
+  for (const Pattern& pattern : patterns) {
+    const auto [first, inserted] = first_by_name.emplace(pattern.name, &pattern);
+    if (!inserted) {
+      return InvalidArgument(Location(pattern.file, pattern.line) + ": duplicate signature name \"" + pattern.name +
+                             "\", first defined at " + Location(first->second->file, first->second->line));
+    }
+  }
+  return Status::Ok();
+}
+
+Status PatternError(const Pattern& pattern, std::string_view reason) {
+  return InvalidArgument(Location(pattern.file, pattern.line) + ": " + pattern.name + ": " + std::string(reason));
+}
+
+StatusOr<std::unique_ptr<Detector>> Compile(std::vector<Pattern> patterns) {
+  if (hs_valid_platform() != HS_SUCCESS) {
+    return FailedPrecondition("hyperscan: this CPU is not supported by Hyperscan (it needs at least SSSE3)");
+  }
+  TOLLGATE_RETURN_IF_ERROR(CheckUniqueNames(patterns));
+  if (patterns.empty()) {
+    // hs_compile_multi cannot compile an empty set.
+    return std::unique_ptr<Detector>(std::make_unique<HyperscanDetector>(std::move(patterns), nullptr, nullptr));
+  }
+  if (patterns.size() > std::numeric_limits<unsigned int>::max()) {
+    return InvalidArgument("hyperscan: too many patterns");
+  }
+
+  std::vector<const char*> expressions;
+  std::vector<unsigned int> flags;
+  std::vector<unsigned int> ids;
+  expressions.reserve(patterns.size());
+  flags.reserve(patterns.size());
+  ids.reserve(patterns.size());
+  for (const Pattern& pattern : patterns) {
+    // Hyperscan takes NUL-terminated expressions; a NUL byte would silently cut the regex short.
+    if (pattern.regex.find('\0') != std::string::npos) {
+      return PatternError(pattern, "regex contains a NUL byte (write \\x00)");
+    }
+    expressions.push_back(pattern.regex.c_str());
+    // SINGLEMATCH: each signature reports once per layer, which is all a verdict needs.
+    flags.push_back(pattern.flags | HS_FLAG_SINGLEMATCH);
+    ids.push_back(static_cast<unsigned int>(ids.size()));
+  }
+
+  hs_database_t* raw_database = nullptr;
+  hs_compile_error_t* raw_error = nullptr;
+  const hs_error_t compiled =
+      hs_compile_multi(expressions.data(), flags.data(), ids.data(), static_cast<unsigned int>(patterns.size()),
+                       HS_MODE_BLOCK, nullptr, &raw_database, &raw_error);
+  DatabasePtr database(raw_database);
+  const CompileErrorPtr error(raw_error);
+  if (compiled == HS_COMPILER_ERROR && error) {
+    if (error->expression >= 0 && static_cast<size_t>(error->expression) < patterns.size()) {
+      return PatternError(patterns[static_cast<size_t>(error->expression)], error->message);
+    }
+    return InvalidArgument("hyperscan: cannot compile the patterns: " + std::string(error->message));
+  }
+  TOLLGATE_RETURN_IF_ERROR(HsStatus(compiled, "hs_compile_multi"));
+
+  hs_scratch_t* raw_scratch = nullptr;
+  const hs_error_t allocated = hs_alloc_scratch(database.get(), &raw_scratch);
+  ScratchPtr prototype_scratch(raw_scratch);
+  TOLLGATE_RETURN_IF_ERROR(HsStatus(allocated, "hs_alloc_scratch"));
+
+  return std::unique_ptr<Detector>(
+      std::make_unique<HyperscanDetector>(std::move(patterns), std::move(database), std::move(prototype_scratch)));
+}
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  const auto failure = [&path]() {
+    return NotFound("cannot read hyperscan pattern file " + path + ": " +
+                    std::error_code(errno, std::generic_category()).message());
+  };
+  const FilePtr file(std::fopen(path.c_str(), "rb"));
+  if (!file) return failure();
+  std::string text;
+  char buffer[1 << 16];
+  size_t read = 0;
+  while ((read = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, read);
+  if (std::ferror(file.get())) return failure();
+  return text;
+}
+
+StatusOr<std::unique_ptr<Detector>> Create(const DetectorConfig& config) {
+  std::vector<Pattern> patterns;
+  for (const std::string& path : config.files) {
+    StatusOr<std::string> text = ReadFile(path);
+    if (!text.ok()) return text.status();
+    StatusOr<std::vector<Pattern>> parsed = ParsePatternFile(path, *text);
+    if (!parsed.ok()) return parsed.status();
+    patterns.insert(patterns.end(), std::make_move_iterator(parsed->begin()), std::make_move_iterator(parsed->end()));
+  }
+  return Compile(std::move(patterns));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Detector>> CompileHyperscanDetector(std::vector<Pattern> patterns) {
+  return CatchBadAlloc("compiling patterns", [&patterns] { return Compile(std::move(patterns)); });
+}
+
+}  // namespace hyperscan
+
+DetectorFactory MakeDetectorFactory_hyperscan() {
+  return {hyperscan::kEngineName, [](const DetectorConfig& config) {
+            return hyperscan::CatchBadAlloc("loading patterns", [&config] { return hyperscan::Create(config); });
+          }};
+}
+
+}  // namespace tollgate
