@@ -1,0 +1,107 @@
+#include "yara_externals.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace tollgate::yara {
+namespace {
+
+// A type matches on libmagic's exact MIME type or on the start of its description (for types whose
+// MIME type is shared or generic, such as "text/plain" PowerShell scripts).
+// Unused array slots stay empty and match nothing.
+struct ThorType {
+  std::string_view name;
+  std::array<std::string_view, 5> mimes;
+  std::array<std::string_view, 2> description_starts;
+};
+
+// OOXML before ZIP: both are zip files, libmagic tells them apart.
+constexpr ThorType kThorTypes[] = {
+    {"EXE",
+     {"application/vnd.microsoft.portable-executable", "application/x-dosexec"},
+     {"PE32", "MS-DOS executable"}},
+    {"ELF", {}, {"ELF "}},
+    {"MACH-O", {"application/x-mach-binary"}, {"Mach-O"}},
+    {"DOCX",
+     {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+     {"Microsoft Word 2007+"}},
+    {"XLSX",
+     {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+     {"Microsoft Excel 2007+"}},
+    {"PPTX",
+     {"application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+     {"Microsoft PowerPoint 2007+"}},
+    {"ZIP", {"application/zip"}, {"Zip archive data"}},
+    {"PDF", {"application/pdf"}, {"PDF document"}},
+    {"DOC",
+     {"application/x-ole-storage", "application/CDFV2", "application/msword", "application/vnd.ms-excel",
+      "application/vnd.ms-powerpoint"},
+     {"Composite Document File"}},
+    {"RTF", {"text/rtf"}, {"Rich Text Format"}},
+    {"JPEG", {"image/jpeg"}, {"JPEG image"}},
+    {"PNG", {"image/png"}, {"PNG image"}},
+    {"GIF", {"image/gif"}, {"GIF image"}},
+    {"BATCH", {"text/x-msdos-batch"}, {"DOS batch file"}},
+    {"PHP", {"text/x-php"}, {"PHP script"}},
+    {"Python", {"text/x-script.python"}, {"Python script"}},
+};
+
+bool Contains(const auto& values, std::string_view value) {
+  return !value.empty() && std::find(values.begin(), values.end(), value) != values.end();
+}
+
+bool StartsWithAny(std::string_view text, const auto& prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](std::string_view prefix) { return !prefix.empty() && text.starts_with(prefix); });
+}
+
+// libmagic knows no PowerShell magic; it names scripts by their shebang interpreter instead:
+// "a /usr/bin/pwsh -File script, ASCII text executable".
+bool IsPowerShellScript(std::string_view description) {
+  if (!description.starts_with("a ")) return false;
+  std::string_view interpreter = description.substr(2);
+  interpreter = interpreter.substr(0, interpreter.find_first_of(" ,"));
+  interpreter = interpreter.substr(interpreter.find_last_of('/') + 1);
+  return interpreter == "pwsh" || interpreter == "powershell";
+}
+
+std::string_view LeafName(std::string_view path_element) {
+  // Archive member names may use either separator.
+  const size_t separator = path_element.find_last_of("/\\");
+  return separator == std::string_view::npos ? path_element : path_element.substr(separator + 1);
+}
+
+// ".exe" for "Invoice.EXE"; "" for names without one, including dot files such as ".bashrc".
+std::string LowercaseExtension(std::string_view filename) {
+  const size_t dot = filename.find_last_of('.');
+  if (dot == std::string_view::npos || filename.find_first_not_of('.') > dot) return "";
+  std::string extension(filename.substr(dot));
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return extension;
+}
+
+}  // namespace
+
+std::string_view ThorFileType(const FileType& type) {
+  for (const ThorType& thor : kThorTypes) {
+    if (Contains(thor.mimes, type.mime) || StartsWithAny(type.description, thor.description_starts)) {
+      return thor.name;
+    }
+  }
+  return IsPowerShellScript(type.description) ? "PowerShell" : "";
+}
+
+std::vector<ExternalVariable> ExternalVariablesFor(const ScanObject& object) {
+  const std::string_view filename = LeafName(object.path.leaf());
+  return {
+      {"filename", std::string(filename)},
+      {"filepath", object.path.ToString()},
+      {"extension", LowercaseExtension(filename)},
+      {"filetype", std::string(ThorFileType(object.type))},
+      {"owner", ""},
+  };
+}
+
+}  // namespace tollgate::yara

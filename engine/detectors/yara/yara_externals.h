@@ -1,0 +1,26 @@
+// The external variables THOR/LOKI-style rule sets (signature-base) condition on, and their values
+// for one layer.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tollgate/unpacker.h"
+
+namespace tollgate::yara {
+
+struct ExternalVariable {
+  const char* name;
+  std::string value;
+};
+
+// filename, filepath, extension, filetype and owner for `object`. A default-constructed ScanObject
+// gives every variable the value "", which is how the compiler declares them.
+std::vector<ExternalVariable> ExternalVariablesFor(const ScanObject& object);
+
+// THOR's short upper-case name for a type libmagic reported ("EXE", "DOCX", "PHP"); "" when THOR
+// has no name for it.
+std::string_view ThorFileType(const FileType& type);
+
+}  // namespace tollgate::yara
