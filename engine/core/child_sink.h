@@ -1,0 +1,50 @@
+// The one place where scan limits are enforced on unpacked children (see tollgate/limits.h).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "tollgate/detector.h"
+#include "tollgate/limits.h"
+#include "tollgate/unpacker.h"
+
+namespace tollgate {
+
+// Counters shared by every layer of one upload; unpackers of sibling layers run concurrently.
+struct ScanBudget {
+  std::atomic<uint64_t> extracted_bytes{0};
+  std::atomic<uint32_t> layers{1};  // the root
+  std::atomic<bool> exhausted{false};  // an upload-wide limit was hit: unpackers stop
+};
+
+class LimitedChildSink final : public ChildSink {
+ public:
+  using ChildHandler = std::function<void(ObjectPath path, std::vector<uint8_t> bytes)>;
+
+  // `on_child` receives every child that passed the limits; findings go to `findings`.
+  LimitedChildSink(const ScanObject& parent, const ScanLimits& limits, ScanBudget& budget,
+                   std::chrono::steady_clock::time_point deadline, FindingSink& findings, ChildHandler on_child);
+
+  StatusOr<uint64_t> Admit(std::string_view name, uint64_t declared_size, uint64_t stored_size) override;
+  // Checks the child's real size against the limits again: a container may lie about sizes.
+  Status Add(std::string_view name, std::vector<uint8_t> bytes) override;
+  void Report(Finding finding) override;
+  bool ShouldStop() const override;
+
+ private:
+  Status Refuse(std::string_view limit, std::string_view name, std::string detail);
+  Status RefuseAll(std::string_view limit, std::string_view name, std::string detail);
+  Status CheckSize(std::string_view name, uint64_t size, uint64_t stored_size);
+
+  const ScanObject& parent_;
+  const ScanLimits& limits_;
+  ScanBudget& budget_;
+  std::chrono::steady_clock::time_point deadline_;
+  FindingSink& findings_;
+  ChildHandler on_child_;
+  uint64_t admitted_stored_size_ = 0;  // of the child most recently admitted (Add follows Admit)
+};
+
+}  // namespace tollgate

@@ -1,0 +1,151 @@
+#include "pipeline.h"
+
+#include <fmt/format.h>
+#include <tbb/task_group.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <tuple>
+
+#include "child_sink.h"
+#include "sha256.h"
+
+namespace tollgate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class CollectingSink final : public FindingSink {
+ public:
+  void Add(Finding finding) override {
+    std::lock_guard lock(mutex_);
+    findings_.push_back(std::move(finding));
+  }
+  // Sorted by object, engine, rule and offset, without repeats: libclamav and Tollgate's own
+  // unpackers may both see the same layer.
+  std::vector<Finding> Take() {
+    std::lock_guard lock(mutex_);
+    auto key = [](const Finding& f) { return std::tie(f.object, f.engine, f.rule, f.offset, f.reason, f.detail); };
+    std::sort(findings_.begin(), findings_.end(), [&](const Finding& a, const Finding& b) { return key(a) < key(b); });
+    findings_.erase(std::unique(findings_.begin(), findings_.end()), findings_.end());
+    return std::move(findings_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Finding> findings_;
+};
+
+std::string_view ReasonFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kDeadlineExceeded: return "timeout";
+    case StatusCode::kResourceExhausted: return "limit";
+    case StatusCode::kDataLoss: return "parse_error";
+    default: return "engine_error";
+  }
+}
+
+}  // namespace
+
+struct Pipeline::Upload {
+  Clock::time_point deadline;
+  ScanBudget budget;
+  CollectingSink findings;
+  std::atomic<bool> timeout_reported{false};
+  tbb::task_group tasks;
+};
+
+const Unpacker* Pipeline::FindUnpacker(const FileType& type) const {
+  for (const auto& unpacker : unpackers_) {
+    if (unpacker->Accepts(type)) return unpacker.get();
+  }
+  return nullptr;
+}
+
+void Pipeline::RunDetectors(Upload& upload, const ScanObject& object, const Detector* skip) const {
+  for (const auto& detector : rules_.detectors) {
+    if (detector.get() == skip) continue;
+    const Detector* self = detector.get();
+    ScanContext ctx(upload.deadline, [this, &upload, &object, self](const ScanObject& layer) {
+      ScanObject typed = layer;
+      typed.type = typer_.Identify(layer.bytes);
+      typed.depth = std::max(layer.depth, object.depth + 1);
+      upload.budget.layers.fetch_add(1);
+      RunDetectors(upload, typed, self);
+    });
+    Status status = detector->Scan(object, ctx, upload.findings);
+    if (!status.ok()) {
+      upload.findings.Add(IncompleteFinding(detector->Name(), ReasonFor(status), object.path, status.ToString()));
+    }
+  }
+}
+
+void Pipeline::Process(Upload& upload, ScanObject object) const {
+  if (Clock::now() >= upload.deadline) {
+    if (!upload.timeout_reported.exchange(true)) {
+      upload.findings.Add(IncompleteFinding("tollgate", "timeout", object.path,
+                                            fmt::format("scan time limit of {} ms reached", limits_.max_scan_time.count())));
+    }
+    return;
+  }
+  const Unpacker* unpacker = FindUnpacker(object.type);
+  if (unpacker != nullptr) object.unpacked_by = unpacker->Name();
+  RunDetectors(upload, object, nullptr);
+  if (unpacker == nullptr) return;
+  if (object.depth + 1 > limits_.max_depth) {
+    upload.findings.Add(IncompleteFinding("tollgate", "max_depth", object.path,
+                                          fmt::format("children would be at depth {} > {}", object.depth + 1,
+                                                      limits_.max_depth)));
+    return;
+  }
+
+  const uint32_t child_depth = object.depth + 1;
+  LimitedChildSink sink(object, limits_, upload.budget, upload.deadline, upload.findings,
+                        [this, &upload, child_depth](ObjectPath path, std::vector<uint8_t> bytes) {
+                          auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+                          upload.tasks.run([this, &upload, child_depth, path = std::move(path), owned] {
+                            Process(upload, ScanObject{path, typer_.Identify(*owned), *owned, child_depth, {}});
+                          });
+                        });
+  Status status = unpacker->Unpack(object, sink);
+  // Limit refusals are already findings; anything else means the container was not fully read.
+  if (!status.ok() && status.code() != StatusCode::kResourceExhausted) {
+    upload.findings.Add(IncompleteFinding("tollgate", ReasonFor(status), object.path,
+                                          fmt::format("{} unpacker: {}", unpacker->Name(), status.ToString())));
+  }
+}
+
+ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy) const {
+  const auto started = Clock::now();
+  Upload upload;
+  upload.deadline = started + limits_.max_scan_time;
+
+  ScanReport report;
+  report.name = std::string(root_name);
+  report.sha256 = Sha256Hex(bytes);
+  report.size = bytes.size();
+  report.type = typer_.Identify(bytes);
+  report.rules_version = rules_.version;
+
+  ScanObject root{ObjectPath(report.name), report.type, bytes, 0, {}};
+  if (bytes.size() > limits_.max_layer_bytes) {
+    upload.findings.Add(IncompleteFinding("tollgate", "max_layer_bytes", root.path,
+                                          fmt::format("{} bytes > {}", bytes.size(), limits_.max_layer_bytes)));
+  } else {
+    Process(upload, root);
+  }
+  upload.tasks.wait();
+
+  report.findings = upload.findings.Take();
+  Decision decision = policy.Decide(report.findings);
+  report.verdict = decision.verdict;
+  report.action = decision.action;
+  report.deciding = std::move(decision.deciding);
+  report.layers = upload.budget.layers.load();
+  report.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+  return report;
+}
+
+}  // namespace tollgate

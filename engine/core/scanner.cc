@@ -1,0 +1,117 @@
+#include "tollgate/scanner.h"
+
+#include <tbb/parallel_for.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <unistd.h>
+
+#include "pipeline.h"
+#include "registry.h"
+#include "rule_bundle.h"
+
+namespace tollgate {
+
+struct Scanner::Impl {
+  ScanLimits limits;
+  RuleSet rules;
+  std::vector<std::unique_ptr<Unpacker>> unpackers;
+  std::unique_ptr<FileTyper> typer;
+  std::unique_ptr<Pipeline> pipeline;
+};
+
+Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Scanner::~Scanner() = default;
+
+namespace {
+
+// Builds every engine at once: YARA compilation and ClamAV loading each take seconds on large sets.
+StatusOr<RuleSet> BuildRuleSet(const RuleFiles& files, const ScanLimits& limits) {
+  const std::vector<DetectorFactory> factories = DetectorFactories();
+  std::vector<StatusOr<std::unique_ptr<Detector>>> built;
+  for (size_t i = 0; i < factories.size(); ++i) built.emplace_back(Internal("not built"));
+  tbb::parallel_for(size_t{0}, factories.size(), [&](size_t i) {
+    DetectorConfig config{files.files_by_engine.at(std::string(factories[i].name)), limits};
+    built[i] = factories[i].create(config);
+  });
+  RuleSet rules;
+  rules.version = files.version;
+  for (size_t i = 0; i < factories.size(); ++i) {
+    if (!built[i].ok()) {
+      const Status& error = built[i].status();
+      return Status(error.code(), std::string(factories[i].name) + ": " + error.message());
+    }
+    rules.engines.push_back({std::string(factories[i].name), (*built[i])->RuleCount()});
+    rules.detectors.push_back(std::move(*built[i]));
+  }
+  return rules;
+}
+
+std::string BaseName(std::string_view name) {
+  const size_t slash = name.find_last_of('/');
+  std::string base(slash == std::string_view::npos ? name : name.substr(slash + 1));
+  return base.empty() ? "upload" : base;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->limits = options.limits;
+  std::vector<std::string> engine_names;
+  for (const DetectorFactory& factory : DetectorFactories()) engine_names.emplace_back(factory.name);
+  const std::string bundle = options.rules_dir.empty() ? TOLLGATE_DEFAULT_RULES_DIR : options.rules_dir;
+  auto files = ResolveRuleFiles(bundle, options.extra_rule_files, engine_names);
+  if (!files.ok()) return files.status();
+  auto rules = BuildRuleSet(*files, impl->limits);
+  if (!rules.ok()) return rules.status();
+  impl->rules = std::move(*rules);
+  auto typer = FileTyper::Create();
+  if (!typer.ok()) return typer.status();
+  impl->typer = std::move(*typer);
+  impl->unpackers = MakeUnpackers();
+  impl->pipeline = std::make_unique<Pipeline>(impl->rules, impl->unpackers, *impl->typer, impl->limits);
+  return std::unique_ptr<Scanner>(new Scanner(std::move(impl)));
+}
+
+ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes) const {
+  return impl_->pipeline->Run(BaseName(name), bytes, DefaultPolicy());
+}
+
+StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
+  // read(), not mmap: a file truncated while mapped would kill the process with SIGBUS.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return NotFound(path + ": " + std::strerror(errno));
+  std::vector<uint8_t> bytes;
+  // One byte past the layer limit is enough to know the limit is exceeded.
+  const uint64_t cap = impl_->limits.max_layer_bytes + 1;
+  uint8_t chunk[1 << 16];
+  Status error;
+  while (bytes.size() < cap) {
+    const ssize_t n = ::read(fd, chunk, std::min<uint64_t>(sizeof chunk, cap - bytes.size()));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = DataLoss(path + ": " + std::strerror(errno));
+      break;
+    }
+    bytes.insert(bytes.end(), chunk, chunk + n);
+  }
+  ::close(fd);
+  if (!error.ok()) return error;
+  ScanReport report = Scan(path, bytes);
+  if (bytes.size() == cap) {
+    // Only a prefix was read: its hash would name a different file.
+    std::error_code ec;
+    report.size = std::filesystem::file_size(path, ec);
+    report.sha256.clear();
+  }
+  return report;
+}
+
+const std::string& Scanner::rules_version() const { return impl_->rules.version; }
+const std::vector<EngineInfo>& Scanner::engines() const { return impl_->rules.engines; }
+
+}  // namespace tollgate

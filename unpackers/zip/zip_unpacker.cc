@@ -1,0 +1,111 @@
+// ZIP containers (plain zip, jar, OOXML and OpenDocument packages) through libzip, from memory.
+#include <zip.h>
+
+#include <memory>
+#include <string>
+
+#include "tollgate/unpacker.h"
+
+namespace tollgate {
+namespace {
+
+struct ZipDiscarder {
+  void operator()(zip_t* archive) const { zip_discard(archive); }
+};
+struct ZipFileCloser {
+  void operator()(zip_file_t* file) const { zip_fclose(file); }
+};
+using ZipArchive = std::unique_ptr<zip_t, ZipDiscarder>;
+using ZipFile = std::unique_ptr<zip_file_t, ZipFileCloser>;
+
+bool IsZipMime(std::string_view mime) {
+  return mime == "application/zip" || mime == "application/java-archive" ||
+         mime.starts_with("application/vnd.openxmlformats-officedocument.") ||
+         mime.starts_with("application/vnd.oasis.opendocument.") ||
+         (mime.starts_with("application/vnd.ms-") && mime.ends_with(".macroEnabled.12"));
+}
+
+Status OpenArchive(std::span<const uint8_t> bytes, ZipArchive& archive, std::string& error) {
+  zip_error_t zip_error;
+  zip_error_init(&zip_error);
+  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &zip_error);
+  if (source == nullptr) {
+    zip_error_fini(&zip_error);
+    return ResourceExhausted("libzip cannot create a source");
+  }
+  archive.reset(zip_open_from_source(source, ZIP_RDONLY, &zip_error));
+  if (!archive) {
+    zip_source_free(source);
+    error = zip_error_strerror(&zip_error);
+  }
+  zip_error_fini(&zip_error);
+  return Status::Ok();
+}
+
+// Reads at most `cap + 1` bytes: one past the cap lets the sink see that a size declaration lied.
+bool ReadEntry(zip_t* archive, zip_uint64_t index, uint64_t cap, std::vector<uint8_t>& out, std::string& error) {
+  ZipFile file(zip_fopen_index(archive, index, 0));
+  if (!file) {
+    error = zip_strerror(archive);
+    return false;
+  }
+  uint8_t chunk[1 << 16];
+  while (out.size() <= cap) {
+    const zip_int64_t n = zip_fread(file.get(), chunk, std::min<uint64_t>(sizeof chunk, cap + 1 - out.size()));
+    if (n < 0) {
+      error = zip_file_strerror(file.get());
+      return false;
+    }
+    if (n == 0) break;
+    out.insert(out.end(), chunk, chunk + n);
+  }
+  return true;
+}
+
+class ZipUnpacker final : public Unpacker {
+ public:
+  std::string_view Name() const override { return "zip"; }
+  bool Accepts(const FileType& type) const override { return IsZipMime(type.mime); }
+
+  Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
+    ZipArchive archive;
+    std::string open_error;
+    TOLLGATE_RETURN_IF_ERROR(OpenArchive(parent.bytes, archive, open_error));
+    if (!archive) {
+      sink.Report(IncompleteFinding("tollgate", "parse_error", parent.path, "zip: " + open_error));
+      return Status::Ok();
+    }
+    const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
+    for (zip_int64_t i = 0; i < entries && !sink.ShouldStop(); ++i) {
+      zip_stat_t stat;
+      if (zip_stat_index(archive.get(), i, 0, &stat) != 0) {
+        sink.Report(IncompleteFinding("tollgate", "parse_error", parent.path,
+                                      "zip entry #" + std::to_string(i) + ": " + zip_strerror(archive.get())));
+        continue;
+      }
+      const std::string name = (stat.valid & ZIP_STAT_NAME) && stat.name[0] ? stat.name : "#" + std::to_string(i);
+      if (name.ends_with('/')) continue;  // a directory has no content
+      if ((stat.valid & ZIP_STAT_ENCRYPTION_METHOD) && stat.encryption_method != ZIP_EM_NONE) {
+        sink.Report(IncompleteFinding("tollgate", "encrypted", parent.path.Child(name), "zip entry is encrypted"));
+        continue;
+      }
+      auto cap = sink.Admit(name, stat.size, stat.comp_size);
+      if (!cap.ok()) continue;  // the sink recorded why
+      std::vector<uint8_t> bytes;
+      std::string read_error;
+      if (!ReadEntry(archive.get(), i, *cap, bytes, read_error)) {
+        sink.Report(IncompleteFinding("tollgate", "parse_error", parent.path.Child(name), "zip: " + read_error));
+        continue;
+      }
+      // A refusal here is recorded by the sink; the next entry may still fit.
+      (void)sink.Add(name, std::move(bytes));
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Unpacker> MakeUnpacker_zip() { return std::make_unique<ZipUnpacker>(); }
+
+}  // namespace tollgate
