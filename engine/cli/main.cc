@@ -1,0 +1,19 @@
+// `tollgate`: the command-line front end.
+#include <CLI/CLI.hpp>
+
+#include "scan_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tollgate: scans uploads with ClamAV, YARA and Hyperscan on every unpacked layer"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  tollgate::cli::AddScanCommand(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    // Help is success; every other usage error is an operational error (2), as documented.
+    return code == 0 ? 0 : 2;
+  }
+  return exit_code;
+}
