@@ -86,7 +86,7 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
   if (Clock::now() >= upload.deadline) {
     if (!upload.timeout_reported.exchange(true)) {
       upload.findings.Add(IncompleteFinding("tollgate", "timeout", object.path,
-                                            fmt::format("scan time limit of {} ms reached", limits_.max_scan_time.count())));
+                                            "scan deadline reached before this layer"));
     }
     return;
   }
@@ -117,10 +117,11 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
   }
 }
 
-ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy) const {
+ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy,
+                         Clock::time_point deadline) const {
   const auto started = Clock::now();
   Upload upload;
-  upload.deadline = started + limits_.max_scan_time;
+  upload.deadline = std::min(deadline, started + limits_.max_scan_time);
 
   ScanReport report;
   report.name = std::string(root_name);

@@ -28,8 +28,10 @@ class Pipeline {
            const ScanLimits& limits)
       : rules_(rules), unpackers_(unpackers), typer_(typer), limits_(limits) {}
 
-  // Thread-safe. `root_name` is the name the root layer gets in object paths.
-  ScanReport Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy) const;
+  // Thread-safe. `root_name` is the name the root layer gets in object paths. The scan stops at the
+  // earlier of `deadline` and the max_scan_time limit.
+  ScanReport Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy,
+                 std::chrono::steady_clock::time_point deadline) const;
 
  private:
   struct Upload;

@@ -77,7 +77,12 @@ StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options
 }
 
 ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes) const {
-  return impl_->pipeline->Run(BaseName(name), bytes, DefaultPolicy());
+  return Scan(name, bytes, std::chrono::steady_clock::time_point::max());
+}
+
+ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes,
+                         std::chrono::steady_clock::time_point deadline) const {
+  return impl_->pipeline->Run(BaseName(name), bytes, DefaultPolicy(), deadline);
 }
 
 StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {

@@ -60,6 +60,10 @@ class Scanner {
   Scanner& operator=(const Scanner&) = delete;
 
   ScanReport Scan(std::string_view name, std::span<const uint8_t> bytes) const;
+  // As above, but the scan also stops at `deadline` (a caller's own deadline, e.g. a gRPC client's):
+  // whatever is left unscanned then makes the verdict `incomplete` with reason "timeout".
+  ScanReport Scan(std::string_view name, std::span<const uint8_t> bytes,
+                  std::chrono::steady_clock::time_point deadline) const;
   StatusOr<ScanReport> ScanFile(const std::string& path) const;
 
   const std::string& rules_version() const;
