@@ -7,13 +7,14 @@ namespace tollgate {
 
 LimitedChildSink::LimitedChildSink(const ScanObject& parent, const ScanLimits& limits, ScanBudget& budget,
                                    std::chrono::steady_clock::time_point deadline, FindingSink& findings,
-                                   ChildHandler on_child)
+                                   ChildHandler on_child, const std::vector<std::string>& passwords)
     : parent_(parent),
       limits_(limits),
       budget_(budget),
       deadline_(deadline),
       findings_(findings),
-      on_child_(std::move(on_child)) {}
+      on_child_(std::move(on_child)),
+      passwords_(passwords) {}
 
 Status LimitedChildSink::Refuse(std::string_view limit, std::string_view name, std::string detail) {
   findings_.Add(IncompleteFinding("tollgate", limit, parent_.path.Child(name), detail));

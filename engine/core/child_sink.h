@@ -25,13 +25,15 @@ class LimitedChildSink final : public ChildSink {
 
   // `on_child` receives every child that passed the limits; findings go to `findings`.
   LimitedChildSink(const ScanObject& parent, const ScanLimits& limits, ScanBudget& budget,
-                   std::chrono::steady_clock::time_point deadline, FindingSink& findings, ChildHandler on_child);
+                   std::chrono::steady_clock::time_point deadline, FindingSink& findings, ChildHandler on_child,
+                   const std::vector<std::string>& passwords);
 
   StatusOr<uint64_t> Admit(std::string_view name, uint64_t declared_size, uint64_t stored_size) override;
   // Checks the child's real size against the limits again: a container may lie about sizes.
   Status Add(std::string_view name, std::vector<uint8_t> bytes) override;
   void Report(Finding finding) override;
   bool ShouldStop() const override;
+  const std::vector<std::string>& Passwords() const override { return passwords_; }
 
  private:
   Status Refuse(std::string_view limit, std::string_view name, std::string detail);
@@ -44,6 +46,7 @@ class LimitedChildSink final : public ChildSink {
   std::chrono::steady_clock::time_point deadline_;
   FindingSink& findings_;
   ChildHandler on_child_;
+  const std::vector<std::string>& passwords_;
   uint64_t admitted_stored_size_ = 0;  // of the child most recently admitted (Add follows Admit)
 };
 

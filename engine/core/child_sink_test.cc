@@ -26,12 +26,14 @@ class ChildSinkTest : public ::testing::Test {
     return LimitedChildSink(parent_, limits_, budget_, deadline, findings_,
                             [this](ObjectPath path, std::vector<uint8_t> bytes) {
                               children_.emplace_back(path.ToString(), bytes.size());
-                            });
+                            },
+                            passwords_);
   }
 
   ScanLimits limits_;
   ScanObject parent_;
   ScanBudget budget_;
+  std::vector<std::string> passwords_;
   Collect findings_;
   std::vector<std::pair<std::string, size_t>> children_;
 };

@@ -108,7 +108,8 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
                           upload.tasks.run([this, &upload, child_depth, path = std::move(path), owned] {
                             Process(upload, ScanObject{path, typer_.Identify(*owned), *owned, child_depth, {}});
                           });
-                        });
+                        },
+                        passwords_);
   Status status = unpacker->Unpack(object, sink);
   // Limit refusals are already findings; anything else means the container was not fully read.
   if (!status.ok() && status.code() != StatusCode::kResourceExhausted) {

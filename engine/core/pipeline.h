@@ -25,8 +25,8 @@ struct RuleSet {
 class Pipeline {
  public:
   Pipeline(const RuleSet& rules, const std::vector<std::unique_ptr<Unpacker>>& unpackers, const FileTyper& typer,
-           const ScanLimits& limits)
-      : rules_(rules), unpackers_(unpackers), typer_(typer), limits_(limits) {}
+           const ScanLimits& limits, const std::vector<std::string>& passwords)
+      : rules_(rules), unpackers_(unpackers), typer_(typer), limits_(limits), passwords_(passwords) {}
 
   // Thread-safe. `root_name` is the name the root layer gets in object paths. The scan stops at the
   // earlier of `deadline` and the max_scan_time limit.
@@ -43,6 +43,7 @@ class Pipeline {
   const std::vector<std::unique_ptr<Unpacker>>& unpackers_;
   const FileTyper& typer_;
   const ScanLimits& limits_;
+  const std::vector<std::string>& passwords_;
 };
 
 }  // namespace tollgate

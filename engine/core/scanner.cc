@@ -16,6 +16,7 @@ namespace tollgate {
 
 struct Scanner::Impl {
   ScanLimits limits;
+  std::vector<std::string> passwords;
   RuleSet rules;
   std::vector<std::unique_ptr<Unpacker>> unpackers;
   std::unique_ptr<FileTyper> typer;
@@ -60,6 +61,7 @@ std::string BaseName(std::string_view name) {
 StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->limits = options.limits;
+  impl->passwords = options.passwords;
   std::vector<std::string> engine_names;
   for (const DetectorFactory& factory : DetectorFactories()) engine_names.emplace_back(factory.name);
   const std::string bundle = options.rules_dir.empty() ? TOLLGATE_DEFAULT_RULES_DIR : options.rules_dir;
@@ -72,7 +74,8 @@ StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options
   if (!typer.ok()) return typer.status();
   impl->typer = std::move(*typer);
   impl->unpackers = MakeUnpackers();
-  impl->pipeline = std::make_unique<Pipeline>(impl->rules, impl->unpackers, *impl->typer, impl->limits);
+  impl->pipeline = std::make_unique<Pipeline>(impl->rules, impl->unpackers, *impl->typer, impl->limits,
+                                              impl->passwords);
   return std::unique_ptr<Scanner>(new Scanner(std::move(impl)));
 }
 

@@ -31,6 +31,8 @@ struct ScannerOptions {
   // Extra rule files per engine name ("clamav", "yara", "hyperscan"), added to the bundle's.
   std::vector<std::pair<std::string, std::string>> extra_rule_files;
   ScanLimits limits;
+  // Passwords to try, in order, on encrypted archives and documents.
+  std::vector<std::string> passwords;
 };
 
 struct EngineInfo {

@@ -48,8 +48,12 @@ class ChildSink {
   virtual StatusOr<uint64_t> Admit(std::string_view name, uint64_t declared_size, uint64_t stored_size) = 0;
   // Hands over an admitted child's bytes. Non-OK when a limit was hit while inflating.
   virtual Status Add(std::string_view name, std::vector<uint8_t> bytes) = 0;
-  // Records a structural finding about the parent (engine "tollgate"); `object` is filled in.
+  // Records a structural finding (engine "tollgate" and `object` = the parent's path unless set).
   virtual void Report(Finding finding) = 0;
+  // Passwords the user offered for encrypted content (--password), to try in order. An unpacker
+  // records each attempt as an info finding "Tollgate.Decrypt.Attempt" (never the password itself)
+  // and, when none works, an `incomplete` finding with reason "encrypted".
+  virtual const std::vector<std::string>& Passwords() const = 0;
   // True once the scan's deadline has passed or an upload-wide limit (depth, files, total bytes)
   // was hit: the unpacker stops. A refused child alone does not stop it: it skips that child.
   virtual bool ShouldStop() const = 0;
