@@ -1,0 +1,70 @@
+#include "typecheck_detector.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace tollgate {
+namespace {
+
+class Collect final : public FindingSink {
+ public:
+  void Add(Finding finding) override { rules.push_back(finding.rule + " " + finding.detail); }
+  std::vector<std::string> rules;
+};
+
+std::vector<std::string> Check(std::string name, std::string mime) {
+  auto detector = MakeDetectorFactory_typecheck().create(DetectorConfig{});
+  EXPECT_TRUE(detector.ok());
+  ScanObject object;
+  object.path = ObjectPath("upload.zip").Child(name);
+  object.type.mime = std::move(mime);
+  Collect out;
+  const ScanContext ctx(std::chrono::steady_clock::time_point::max(), nullptr);
+  EXPECT_TRUE((*detector)->Scan(object, ctx, out).ok());
+  return out.rules;
+}
+
+using Rules = std::vector<std::string>;
+
+TEST(TypeCheck, MatchingTypesGiveNoFinding) {
+  EXPECT_EQ(Check("docs/invoice.pdf", "application/pdf"), Rules{});
+  EXPECT_EQ(Check("Report.DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), Rules{});
+  EXPECT_EQ(Check("letter.doc", "text/rtf"), Rules{}) << "Word saves RTF under .doc";
+  EXPECT_EQ(Check("notes.txt", "text/plain"), Rules{});
+  EXPECT_EQ(Check("README", "text/plain"), Rules{});
+  EXPECT_EQ(Check("eicar.com", "text/plain"), Rules{});
+  EXPECT_EQ(Check("v1.2.release.zip", "application/zip"), Rules{});
+}
+
+TEST(TypeCheck, APeNamedLikeADocumentIsADisguisedExecutable) {
+  EXPECT_EQ(Check("invoice.pdf", "application/vnd.microsoft.portable-executable"),
+            (Rules{"Tollgate.Type.DisguisedExecutable PE executable named .pdf", "Tollgate.Type.Executable PE executable"}));
+}
+
+TEST(TypeCheck, OtherMismatchesAreLowSeverity) {
+  EXPECT_EQ(Check("scan.jpg", "application/pdf"), Rules{"Tollgate.Type.ExtensionMismatch .jpg holds application/pdf"});
+}
+
+TEST(TypeCheck, DoubleExtensionHidingAnExecutable) {
+  EXPECT_EQ(Check("invoice.pdf.exe", "application/vnd.microsoft.portable-executable"),
+            (Rules{"Tollgate.Name.DoubleExtension .pdf followed by .exe", "Tollgate.Type.Executable PE executable"}));
+  EXPECT_EQ(Check("photo.jpg.js", "text/plain"),
+            (Rules{"Tollgate.Name.DoubleExtension .jpg followed by .js", "Tollgate.Type.Script .js script"}));
+}
+
+TEST(TypeCheck, ExecutablesAndScriptsAnywhere) {
+  EXPECT_EQ(Check("bin/tool", "application/x-pie-executable"), Rules{"Tollgate.Type.Executable ELF executable"});
+  EXPECT_EQ(Check("run.sh", "text/x-shellscript"), Rules{"Tollgate.Type.Executable shell script"});
+  EXPECT_EQ(Check("update.ps1", "text/plain"), Rules{"Tollgate.Type.Script .ps1 script"});
+  EXPECT_EQ(Check("x.mach", "application/x-mach-binary"), Rules{"Tollgate.Type.Executable Mach-O executable"});
+}
+
+TEST(TypeCheck, RightToLeftOverrideInTheName) {
+  EXPECT_EQ(Check("invoice\xE2\x80\xAE" "fdp.exe", "application/vnd.microsoft.portable-executable"),
+            (Rules{"Tollgate.Name.RightToLeftOverride the name contains a right-to-left override",
+                   "Tollgate.Type.Executable PE executable"}));
+}
+
+}  // namespace
+}  // namespace tollgate
