@@ -133,12 +133,33 @@ TEST(CliScan, OperationalErrorsExitWithTwoAndSayWhy) {
   const CommandResult broken =
       RunCommand(kTollgate + " scan --rules " + bundle.path().string() + " " + kCorpus.string() + " 2>&1");
   EXPECT_EQ(broken.exit_code, 2);
-  EXPECT_NE(broken.output.find("cannot load rules: INVALID_ARGUMENT: yara: "), std::string::npos) << broken.output;
+  EXPECT_NE(broken.output.find("cannot start the scanner: INVALID_ARGUMENT: yara: "), std::string::npos) << broken.output;
   EXPECT_NE(broken.output.find("broken.yar:2"), std::string::npos) << broken.output;
 
   const CommandResult missing = RunCommand(kTollgate + " scan " + kCorpus.string() + "/no-such-file");
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.output.find("no-such-file: No such file or directory ERROR"), std::string::npos) << missing.output;
+}
+
+TEST(CliScan, APolicyFileChangesVerdictsAndActions) {
+  TempDir dir;
+  WriteFile(dir.path() / "policy.toml", R"(name = "cradles-allowed"
+[[override]]
+engine = "hyperscan"
+rule = "Tollgate.Doc.PowerShell*"
+verdict = "clean"
+)");
+  const std::string sample = (kCorpus / "malicious/cradle.zip").string();
+  const CommandResult allowed = RunCommand(kTollgate + " scan --policy " + (dir.path() / "policy.toml").string() + " " + sample);
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+  EXPECT_NE(allowed.output.find("Policy: cradles-allowed\n"), std::string::npos) << allowed.output;
+  EXPECT_EQ(RunCommand(kTollgate + " scan " + sample).exit_code, 1);
+
+  WriteFile(dir.path() / "broken.toml", "name = \"x\"\n[severity]\nhigh = \"bad\"\n");
+  const CommandResult broken =
+      RunCommand(kTollgate + " scan --policy " + (dir.path() / "broken.toml").string() + " " + sample + " 2>&1");
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_NE(broken.output.find("severity.high: expected one of"), std::string::npos) << broken.output;
 }
 
 TEST(CliScan, DoesNotFollowSymbolicLinks) {

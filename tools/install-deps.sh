@@ -8,7 +8,7 @@ packages=(
   libclamav-dev libyara-dev libmagic-dev libpoppler-cpp-dev libpoppler-private-dev
   libzip-dev libhyperscan-dev libtbb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev libssl-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev python3
+  libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtomlplusplus-dev python3
   clamav clamav-daemon yara clamav-testfiles
 )
 

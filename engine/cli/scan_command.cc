@@ -23,6 +23,8 @@ namespace {
 struct ScanOptions {
   std::vector<std::string> paths;
   std::string rules_dir;
+  std::string policy_file;
+  std::vector<std::string> passwords;
   std::vector<std::string> clamav_dbs, yara_files, pattern_files;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   bool json = false;
@@ -144,6 +146,8 @@ nlohmann::json SummaryJson(const Scanner& scanner, const ScanTotals& totals) {
 int RunScan(ScanOptions& options) {
   ScannerOptions scanner_options;
   scanner_options.rules_dir = options.rules_dir;
+  scanner_options.policy_file = options.policy_file;
+  scanner_options.passwords = options.passwords;
   for (const auto& f : options.clamav_dbs) scanner_options.extra_rule_files.emplace_back("clamav", f);
   for (const auto& f : options.yara_files) scanner_options.extra_rule_files.emplace_back("yara", f);
   for (const auto& f : options.pattern_files) scanner_options.extra_rule_files.emplace_back("hyperscan", f);
@@ -155,7 +159,7 @@ int RunScan(ScanOptions& options) {
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, options.jobs);
   auto scanner = Scanner::Create(scanner_options);
   if (!scanner.ok()) {
-    fmt::print(stderr, "tollgate: cannot load rules: {}\n", scanner.status().ToString());
+    fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
     return 2;
   }
 
@@ -206,6 +210,10 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
   scan->add_option("--jobs,-j", options->jobs, "Files scanned in parallel (default: all cores)")
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
+  scan->add_option("--policy", options->policy_file, "Policy file (TOML) mapping findings to verdicts and actions")
+      ->check(CLI::ExistingFile);
+  scan->add_option("--password", options->passwords, "Password to try on encrypted content, in order; repeatable")
+      ->allow_extra_args(false);
   scan->add_flag("--json", options->json, "Write JSON Lines: one object per file, then a summary object");
   scan->add_option("--max-depth", options->limits.max_depth, "Most nested layers below a file")->capture_default_str();
   scan->add_option("--max-files", options->limits.max_files, "Most layers in one file")->capture_default_str();

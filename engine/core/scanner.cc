@@ -17,6 +17,8 @@ namespace tollgate {
 struct Scanner::Impl {
   ScanLimits limits;
   std::vector<std::string> passwords;
+  std::unique_ptr<Policy> loaded_policy;
+  const Policy* policy = &DefaultPolicy();
   RuleSet rules;
   std::vector<std::unique_ptr<Unpacker>> unpackers;
   std::unique_ptr<FileTyper> typer;
@@ -62,6 +64,12 @@ StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options
   auto impl = std::make_unique<Impl>();
   impl->limits = options.limits;
   impl->passwords = options.passwords;
+  if (!options.policy_file.empty()) {
+    auto policy = LoadPolicyFile(options.policy_file);
+    if (!policy.ok()) return policy.status();
+    impl->loaded_policy = std::move(*policy);
+    impl->policy = impl->loaded_policy.get();
+  }
   std::vector<std::string> engine_names;
   for (const DetectorFactory& factory : DetectorFactories()) engine_names.emplace_back(factory.name);
   const std::string bundle = options.rules_dir.empty() ? TOLLGATE_DEFAULT_RULES_DIR : options.rules_dir;
@@ -85,7 +93,7 @@ ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes) 
 
 ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes,
                          std::chrono::steady_clock::time_point deadline) const {
-  return impl_->pipeline->Run(BaseName(name), bytes, DefaultPolicy(), deadline);
+  return impl_->pipeline->Run(BaseName(name), bytes, *impl_->policy, deadline);
 }
 
 StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
@@ -121,5 +129,6 @@ StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
 
 const std::string& Scanner::rules_version() const { return impl_->rules.version; }
 const std::vector<EngineInfo>& Scanner::engines() const { return impl_->rules.engines; }
+std::string_view Scanner::policy_name() const { return impl_->policy->name(); }
 
 }  // namespace tollgate

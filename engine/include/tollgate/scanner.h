@@ -33,6 +33,8 @@ struct ScannerOptions {
   ScanLimits limits;
   // Passwords to try, in order, on encrypted archives and documents.
   std::vector<std::string> passwords;
+  // Policy file (TOML, see policy.h); empty: the shipped default for document uploads.
+  std::string policy_file;
 };
 
 struct EngineInfo {
@@ -69,6 +71,7 @@ class Scanner {
   StatusOr<ScanReport> ScanFile(const std::string& path) const;
 
   const std::string& rules_version() const;
+  std::string_view policy_name() const;
   const std::vector<EngineInfo>& engines() const;
 
  private:
