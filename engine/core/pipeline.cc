@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <tuple>
 
@@ -17,20 +18,39 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr size_t kMaxPerRule = 16;
+
 class CollectingSink final : public FindingSink {
  public:
   void Add(Finding finding) override {
     std::lock_guard lock(mutex_);
     findings_.push_back(std::move(finding));
   }
-  // Sorted by object, engine, rule and offset, without repeats: libclamav and Tollgate's own
-  // unpackers may both see the same layer.
-  std::vector<Finding> Take() {
+  // Sorted by object, engine, rule and offset, without repeats (libclamav and Tollgate's own
+  // unpackers may both see the same layer), and at most kMaxPerRule findings of one rule: a bomb
+  // refuses thousands of children for the same reason, and one summary says how many.
+  std::vector<Finding> Take(const ObjectPath& root) {
     std::lock_guard lock(mutex_);
     auto key = [](const Finding& f) { return std::tie(f.object, f.engine, f.rule, f.offset, f.reason, f.detail); };
     std::sort(findings_.begin(), findings_.end(), [&](const Finding& a, const Finding& b) { return key(a) < key(b); });
     findings_.erase(std::unique(findings_.begin(), findings_.end()), findings_.end());
-    return std::move(findings_);
+
+    std::map<std::pair<std::string, std::string>, size_t> per_rule;
+    std::vector<Finding> kept;
+    for (Finding& finding : findings_) {
+      if (++per_rule[{finding.engine, finding.rule}] <= kMaxPerRule) kept.push_back(std::move(finding));
+    }
+    for (const auto& [rule, count] : per_rule) {
+      if (count <= kMaxPerRule) continue;
+      auto first = std::find_if(kept.begin(), kept.end(),
+                                [&](const Finding& f) { return f.engine == rule.first && f.rule == rule.second; });
+      Finding summary = *first;
+      summary.object = root.ToString();
+      summary.offset.reset();
+      summary.detail = fmt::format("{} more findings of this rule are not listed", count - kMaxPerRule);
+      kept.push_back(std::move(summary));
+    }
+    return kept;
   }
 
  private:
@@ -140,7 +160,7 @@ ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> by
   }
   upload.tasks.wait();
 
-  report.findings = upload.findings.Take();
+  report.findings = upload.findings.Take(root.path);
   Decision decision = policy.Decide(report.findings);
   report.verdict = decision.verdict;
   report.action = decision.action;

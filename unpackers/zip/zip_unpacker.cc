@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tollgate/unpacker.h"
+#include "zip_structure.h"
 
 namespace tollgate {
 namespace {
@@ -68,6 +69,11 @@ class ZipUnpacker final : public Unpacker {
   bool Accepts(const FileType& type) const override { return IsZipMime(type.mime); }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
+    const zip::StructureProblem problem = zip::CheckZipStructure(parent.bytes);
+    if (!problem.reason.empty()) {
+      sink.Report(IncompleteFinding("tollgate", problem.reason, parent.path, "zip: " + problem.detail));
+      return Status::Ok();
+    }
     ZipArchive archive;
     std::string open_error;
     TOLLGATE_RETURN_IF_ERROR(OpenArchive(parent.bytes, archive, open_error));
