@@ -97,6 +97,9 @@ def tiny_png():
 
 
 def samples():
+    # Imported here: the sample modules import this one for the shared parts.
+    import archive_samples
+
     eicar_zip = zip_bytes([("eicar.com", EICAR)])
     inner = zip_bytes([("eicar.com", EICAR), ("readme.txt", b"inner archive\n")])
     return {
@@ -116,6 +119,7 @@ def samples():
                                                    [("word/media/image1.bin", EICAR)]),
         # Text that only looks like an attack: a PowerShell download cradle inside an archive.
         "malicious/cradle.zip": zip_bytes([("notes/admin.txt", DOWNLOAD_CRADLE)]),
+        **archive_samples.samples(),
     }
 
 

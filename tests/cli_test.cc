@@ -162,6 +162,30 @@ verdict = "clean"
   EXPECT_NE(broken.output.find("severity.high: expected one of"), std::string::npos) << broken.output;
 }
 
+TEST(CliScan, PasswordsAreTriedInOrderAndEveryAttemptIsRecorded) {
+  const std::string sample = (kCorpus / "threats/encrypted_eicar.zip").string();
+  const CommandResult result =
+      RunCommand(kTollgate + " scan --json --password wrong-one --password tollgate-test " + sample);
+  EXPECT_EQ(result.exit_code, 1);
+  const auto lines = JsonLines(result.output);
+  ASSERT_EQ(lines.size(), 2u) << result.output;
+  EXPECT_EQ(lines[0]["verdict"], "malicious");
+  std::vector<std::string> attempts;
+  std::set<std::string> engines;
+  for (const auto& f : lines[0]["findings"]) {
+    if (f["rule"] == "Tollgate.Decrypt.Attempt") attempts.push_back(f["detail"]);
+    if (f["object"] == "encrypted_eicar.zip>eicar.com" && f["kind"] == "signature") engines.insert(f["engine"]);
+  }
+  EXPECT_EQ(attempts, (std::vector<std::string>{"password 1 of 2: rejected", "password 2 of 2: accepted"}));
+  EXPECT_EQ(engines, (std::set<std::string>{"clamav", "hyperscan", "yara"}));
+  EXPECT_EQ(result.output.find("tollgate-test"), std::string::npos) << "a password must never be printed";
+
+  const CommandResult wrong = RunCommand(kTollgate + " scan --json --password wrong-one " + sample);
+  const auto wrong_lines = JsonLines(wrong.output);
+  ASSERT_EQ(wrong_lines.size(), 2u);
+  EXPECT_EQ(wrong_lines[0]["verdict"], "incomplete");
+}
+
 TEST(CliScan, DoesNotFollowSymbolicLinks) {
   TempDir dir;
   std::filesystem::create_directory_symlink(kCorpus / "malicious", dir.path() / "linked-folder");

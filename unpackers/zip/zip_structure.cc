@@ -175,7 +175,7 @@ StructureProblem CheckZipStructure(std::span<const uint8_t> bytes) {
     }
     ranges.push_back({local, data + central.compressed, index});
   }
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  std::stable_sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i].begin < ranges[i - 1].end) {
       return {"overlapping_entries",

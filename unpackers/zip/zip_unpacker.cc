@@ -1,4 +1,5 @@
 // ZIP containers (plain zip, jar, OOXML and OpenDocument packages) through libzip, from memory.
+#include <fmt/format.h>
 #include <zip.h>
 
 #include <memory>
@@ -44,23 +45,48 @@ Status OpenArchive(std::span<const uint8_t> bytes, ZipArchive& archive, std::str
 }
 
 // Reads at most `cap + 1` bytes: one past the cap lets the sink see that a size declaration lied.
-bool ReadEntry(zip_t* archive, zip_uint64_t index, uint64_t cap, std::vector<uint8_t>& out, std::string& error) {
-  ZipFile file(zip_fopen_index(archive, index, 0));
-  if (!file) {
-    error = zip_strerror(archive);
-    return false;
-  }
+bool ReadEntry(zip_file_t* file, uint64_t cap, std::vector<uint8_t>& out, std::string& error) {
   uint8_t chunk[1 << 16];
   while (out.size() <= cap) {
-    const zip_int64_t n = zip_fread(file.get(), chunk, std::min<uint64_t>(sizeof chunk, cap + 1 - out.size()));
+    const zip_int64_t n = zip_fread(file, chunk, std::min<uint64_t>(sizeof chunk, cap + 1 - out.size()));
     if (n < 0) {
-      error = zip_file_strerror(file.get());
+      error = zip_file_strerror(file);
       return false;
     }
     if (n == 0) break;
     out.insert(out.end(), chunk, chunk + n);
   }
   return true;
+}
+
+Finding DecryptAttempt(const ObjectPath& child, size_t attempt, size_t attempts, bool accepted) {
+  Finding finding;
+  finding.engine = "tollgate";
+  finding.rule = "Tollgate.Decrypt.Attempt";
+  finding.severity = Severity::kInfo;
+  finding.kind = FindingKind::kHeuristic;
+  finding.object = child.ToString();
+  finding.detail = fmt::format("password {} of {}: {}", attempt, attempts, accepted ? "accepted" : "rejected");
+  return finding;
+}
+
+// Tries the user's passwords in order, recording each attempt. ZipCrypto checks a password with
+// a single byte, so one that opens the entry but fails the CRC while reading was wrong too.
+bool ReadEncryptedEntry(zip_t* archive, zip_uint64_t index, uint64_t cap, const ObjectPath& child, ChildSink& sink,
+                        std::vector<uint8_t>& out) {
+  const std::vector<std::string>& passwords = sink.Passwords();
+  for (size_t i = 0; i < passwords.size(); ++i) {
+    ZipFile file(zip_fopen_index_encrypted(archive, index, 0, passwords[i].c_str()));
+    std::string error;
+    out.clear();
+    const bool accepted = file && ReadEntry(file.get(), cap, out, error);
+    sink.Report(DecryptAttempt(child, i + 1, passwords.size(), accepted));
+    if (accepted) return true;
+  }
+  sink.Report(IncompleteFinding("tollgate", "encrypted", child,
+                                passwords.empty() ? "zip entry is encrypted and no password was given"
+                                                  : "zip entry is encrypted and no given password opens it"));
+  return false;
 }
 
 class ZipUnpacker final : public Unpacker {
@@ -91,17 +117,19 @@ class ZipUnpacker final : public Unpacker {
       }
       const std::string name = (stat.valid & ZIP_STAT_NAME) && stat.name[0] ? stat.name : "#" + std::to_string(i);
       if (name.ends_with('/')) continue;  // a directory has no content
-      if ((stat.valid & ZIP_STAT_ENCRYPTION_METHOD) && stat.encryption_method != ZIP_EM_NONE) {
-        sink.Report(IncompleteFinding("tollgate", "encrypted", parent.path.Child(name), "zip entry is encrypted"));
-        continue;
-      }
       auto cap = sink.Admit(name, stat.size, stat.comp_size);
       if (!cap.ok()) continue;  // the sink recorded why
       std::vector<uint8_t> bytes;
-      std::string read_error;
-      if (!ReadEntry(archive.get(), i, *cap, bytes, read_error)) {
-        sink.Report(IncompleteFinding("tollgate", "parse_error", parent.path.Child(name), "zip: " + read_error));
-        continue;
+      const bool encrypted = (stat.valid & ZIP_STAT_ENCRYPTION_METHOD) && stat.encryption_method != ZIP_EM_NONE;
+      if (encrypted) {
+        if (!ReadEncryptedEntry(archive.get(), i, *cap, parent.path.Child(name), sink, bytes)) continue;
+      } else {
+        ZipFile file(zip_fopen_index(archive.get(), i, 0));
+        std::string read_error = file ? "" : zip_strerror(archive.get());
+        if (!file || !ReadEntry(file.get(), *cap, bytes, read_error)) {
+          sink.Report(IncompleteFinding("tollgate", "parse_error", parent.path.Child(name), "zip: " + read_error));
+          continue;
+        }
       }
       // A refusal here is recorded by the sink; the next entry may still fit.
       (void)sink.Add(name, std::move(bytes));
