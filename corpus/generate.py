@@ -99,6 +99,7 @@ def tiny_png():
 def samples():
     # Imported here: the sample modules import this one for the shared parts.
     import archive_samples
+    import benign_documents
 
     eicar_zip = zip_bytes([("eicar.com", EICAR)])
     inner = zip_bytes([("eicar.com", EICAR), ("readme.txt", b"inner archive\n")])
@@ -120,6 +121,7 @@ def samples():
         # Text that only looks like an attack: a PowerShell download cradle inside an archive.
         "malicious/cradle.zip": zip_bytes([("notes/admin.txt", DOWNLOAD_CRADLE)]),
         **archive_samples.samples(),
+        **benign_documents.samples(),
     }
 
 

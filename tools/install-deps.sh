@@ -10,6 +10,7 @@ packages=(
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev libssl-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtomlplusplus-dev python3
   clamav clamav-daemon yara clamav-testfiles
+  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libtasn1-doc shared-mime-info
 )
 
 missing=()
