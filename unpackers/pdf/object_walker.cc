@@ -1,0 +1,496 @@
+#include "object_walker.h"
+
+#include <fmt/format.h>
+#include <poppler/Object.h>
+#include <poppler/Stream.h>
+#include <poppler/UTF.h>
+#include <poppler/XRef.h>
+#include <poppler/goo/gmem.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "escaped_names.h"
+
+namespace tollgate::pdf {
+namespace {
+
+// Poppler's parser builds direct objects nested up to 500 deep: all are looked into, no deeper.
+constexpr int kMaxNesting = 500;
+// Actions followed from one /OpenAction or /AA entry, through /Next chains and references.
+constexpr size_t kMaxActionsFollowed = 1024;
+constexpr size_t kDecodeChunk = 64 * 1024;
+// Decoded bytes held in memory while a stream's size is not known yet.
+constexpr uint64_t kBufferedBytes = 8 << 20;
+// Longest attachment name kept, in bytes.
+constexpr size_t kMaxNameBytes = 120;
+
+std::string Where(Ref ref) { return fmt::format("object {} {}", ref.num, ref.gen); }
+
+const GooString* StringValue(const Object& object) {
+  if (object.isString()) return object.getString();
+  if (object.isHexString()) return object.getHexString();
+  return nullptr;
+}
+
+void AppendUtf8(std::string& out, uint32_t code_point) {
+  if (code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) code_point = 0xFFFD;
+  if (code_point < 0x80) {
+    out.push_back(static_cast<char>(code_point));
+  } else if (code_point < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else if (code_point < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+  }
+}
+
+// A PDF text string (UTF-16 with a byte order mark, or PDFDocEncoding) as UTF-8.
+std::string TextStringToUtf8(const std::string& text) {
+  struct GFree {
+    void operator()(Unicode* p) const { gfree(p); }
+  };
+  Unicode* ucs4 = nullptr;
+  const int length = TextStringToUCS4(text, &ucs4);
+  const std::unique_ptr<Unicode, GFree> owned(ucs4);
+  std::string utf8;
+  for (int i = 0; i < length; ++i) AppendUtf8(utf8, ucs4[i]);
+  return utf8;
+}
+
+// Scripts stay byte for byte, except UTF-16 ones: rules are written for their ASCII text.
+void Utf16ScriptToUtf8(std::vector<uint8_t>& script) {
+  if (script.size() < 2 || script[0] != 0xFE || script[1] != 0xFF) return;
+  const std::string utf8 = TextStringToUtf8(std::string(script.begin(), script.end()));
+  script.assign(utf8.begin(), utf8.end());
+}
+
+// The file name part of an attachment's name (no folders), without control characters, bounded.
+std::string AttachmentFileName(const std::string& utf8) {
+  const size_t folder_end = utf8.find_last_of("/\\");
+  std::string name = folder_end == std::string::npos ? utf8 : utf8.substr(folder_end + 1);
+  for (char& c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '_';
+  }
+  if (name.size() > kMaxNameBytes) {
+    size_t cut = kMaxNameBytes;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;  // whole characters only
+    name.resize(cut);
+  }
+  return name;
+}
+
+// /AA triggers that fire on their own: page open and close (/O, /C in a page), an annotation's page
+// events (/PO, /PC, /PV, /PI) and the document's close, save and print events. A field's /C is its
+// calculation, run when other fields change.
+bool IsAutomaticTrigger(std::string_view trigger, bool in_page) {
+  constexpr std::array<std::string_view, 10> kAutomatic = {"O", "PO", "PC", "PV", "PI", "WC", "WS", "DS", "WP", "DP"};
+  return (in_page && trigger == "C") || std::find(kAutomatic.begin(), kAutomatic.end(), trigger) != kAutomatic.end();
+}
+
+// Image codecs: Poppler's decoders for them parse complex formats (JBIG2 has a CVE history) and
+// their output holds no text for the engines.
+bool IsImageCodec(const Object& filter) {
+  return filter.isName("DCTDecode") || filter.isName("DCT") || filter.isName("JPXDecode") ||
+         filter.isName("JBIG2Decode") || filter.isName("CCITTFaxDecode") || filter.isName("CCF");
+}
+
+bool HasImageCodec(Dict& stream_dict) {
+  const Object filter = stream_dict.lookup("Filter");
+  if (filter.isArray()) {
+    for (int i = 0; i < filter.arrayGetLength(); ++i) {
+      if (IsImageCodec(filter.arrayGet(i))) return true;
+    }
+    return false;
+  }
+  return IsImageCodec(filter);
+}
+
+class ObjectWalker {
+ public:
+  ObjectWalker(XRef& xref, ChildSink& sink, HeuristicTally& tally) : xref_(xref), sink_(sink), tally_(tally) {}
+
+  WalkOutcome Run() {
+    ReadEveryObject();
+    if (!outcome_.stopped) EmitLayers();
+    return outcome_;
+  }
+
+ private:
+  // A script is either a string written in an action or a reference to a string or stream.
+  struct Script {
+    std::optional<Ref> ref;
+    std::string text;
+  };
+  struct Attachment {
+    Ref ref;
+    std::string name;
+  };
+
+  bool ShouldStop() {
+    if (!outcome_.stopped && sink_.ShouldStop()) outcome_.stopped = true;
+    return outcome_.stopped;
+  }
+
+  Object Resolve(const Object& object) { return object.isRef() ? xref_.fetch(object.getRef()) : object.copy(); }
+
+  void ReadEveryObject() {
+    // The table may grow while reading: Poppler rebuilds it when an entry turns out to be wrong.
+    for (int num = 0; num < xref_.getNumObjects(); ++num) {
+      if (ShouldStop()) return;
+      const XRefEntry* entry = xref_.getEntry(num, false);
+      if (entry->type != xrefEntryUncompressed && entry->type != xrefEntryCompressed) continue;
+      if (outcome_.objects == kMaxPdfObjects) {
+        outcome_.too_many_objects = true;
+        return;
+      }
+      ++outcome_.objects;
+      // An object inside an object stream has generation 0; its entry's `gen` is its index there.
+      const Ref ref{num, entry->type == xrefEntryUncompressed ? entry->gen : 0};
+      const Object object = xref_.fetch(ref);
+      if (object.isStream()) NoteStream(ref, *object.streamGetDict());
+      Visit(object, ref, 0);
+    }
+  }
+
+  // Images are left undecoded; cross-reference streams hold only offsets.
+  void NoteStream(Ref ref, Dict& dict) {
+    if (dict.lookup("Subtype").isName("Image") || HasImageCodec(dict) || dict.lookup("Type").isName("XRef")) return;
+    streams_.push_back(ref);
+  }
+
+  // Looks at every entry of direct dictionaries and arrays; references are not followed, since
+  // every indirect object is read on its own.
+  void Visit(const Object& object, Ref owner, int depth) {
+    if (depth > kMaxNesting) return;
+    if (object.isDict() || object.isStream()) {
+      Dict& dict = object.isDict() ? *object.getDict() : *object.streamGetDict();
+      for (int i = 0; i < dict.getLength(); ++i) {
+        const Object& value = dict.getValNF(i);
+        NoteEntry(dict, dict.getKey(i), value, owner);
+        Visit(value, owner, depth + 1);
+      }
+    } else if (object.isArray()) {
+      for (int i = 0; i < object.arrayGetLength(); ++i) Visit(object.arrayGetNF(i), owner, depth + 1);
+    }
+  }
+
+  void NoteEntry(Dict& dict, std::string_view key, const Object& value, Ref owner) {
+    if (key == "JS") {
+      tally_.Note(Heuristic::kJavaScript, Where(owner));
+      AddScript(value);
+    } else if (key == "JavaScript") {  // the document-level scripts name tree
+      tally_.Note(Heuristic::kJavaScript, Where(owner));
+    } else if (key == "S") {
+      NoteActionType(Resolve(value), owner);
+    } else if (key == "OpenAction") {
+      if (RunsJavaScript(value)) tally_.Note(Heuristic::kOpenActionJavaScript, Where(owner));
+    } else if (key == "AA") {
+      NoteAdditionalActions(dict, value, owner);
+    } else if (key == "RichMedia" || key == "RichMediaContent" || key == "RichMediaSettings" ||
+               (key == "Subtype" && value.isName("RichMedia"))) {
+      tally_.Note(Heuristic::kRichMedia, Where(owner));
+    } else if (key == "XFA") {
+      tally_.Note(Heuristic::kXfa, Where(owner));
+      AddXfa(value);
+    } else if (key == "EF") {
+      AddAttachments(dict, value);
+    } else if (key == "Type" && value.isName("EmbeddedFile")) {
+      NoteEmbeddedFile(owner);
+    }
+  }
+
+  void NoteActionType(const Object& type, Ref owner) {
+    if (type.isName("JavaScript")) {
+      tally_.Note(Heuristic::kJavaScript, Where(owner));
+    } else if (type.isName("Launch")) {
+      tally_.Note(Heuristic::kLaunch, Where(owner));
+    } else if (type.isName("SubmitForm")) {
+      tally_.Note(Heuristic::kSubmitForm, Where(owner));
+    } else if (type.isName("ImportData")) {
+      tally_.Note(Heuristic::kImportData, Where(owner));
+    } else if (type.isName("RichMediaExecute")) {
+      tally_.Note(Heuristic::kRichMedia, Where(owner));
+    }
+  }
+
+  // Only triggers that fire without the user acting on a field count as auto-run: form fields
+  // format and validate their values with JavaScript in ordinary documents.
+  void NoteAdditionalActions(Dict& owner_dict, const Object& value, Ref owner) {
+    const Object actions = Resolve(value);
+    if (!actions.isDict()) return;
+    const bool page = owner_dict.lookup("Type").isName("Page");
+    Dict& triggers = *actions.getDict();
+    for (int i = 0; i < triggers.getLength(); ++i) {
+      if (IsAutomaticTrigger(triggers.getKey(i), page) && RunsJavaScript(triggers.getValNF(i))) {
+        tally_.Note(Heuristic::kAdditionalActionJavaScript, Where(owner));
+        return;
+      }
+    }
+  }
+
+  // Whether an action, or any action chained after it by /Next, is JavaScript. Hostile files chain
+  // actions in cycles: each reference is followed once, and only so many actions in all.
+  bool RunsJavaScript(const Object& action) {
+    std::set<Ref> followed;
+    size_t budget = kMaxActionsFollowed;
+    return RunsJavaScript(action, followed, budget);
+  }
+
+  bool RunsJavaScript(const Object& action, std::set<Ref>& followed, size_t& budget) {
+    if (budget == 0 || ShouldStop()) return false;
+    --budget;
+    if (action.isRef()) {
+      if (!followed.insert(action.getRef()).second) return false;
+      return RunsJavaScript(xref_.fetch(action.getRef()), followed, budget);
+    }
+    if (action.isArray()) {
+      for (int i = 0; i < action.arrayGetLength(); ++i) {
+        if (RunsJavaScript(action.arrayGetNF(i), followed, budget)) return true;
+      }
+      return false;
+    }
+    if (!action.isDict()) return false;
+    Dict& dict = *action.getDict();
+    if (Resolve(dict.lookupNF("S")).isName("JavaScript") || !dict.lookupNF("JS").isNull()) return true;
+    return RunsJavaScript(dict.lookupNF("Next"), followed, budget);
+  }
+
+  // Forms repeat the same field script many times: each distinct script is one layer.
+  void AddScript(const Object& value) {
+    if (const GooString* text = StringValue(value)) {
+      if (script_texts_.insert(text->toStr()).second) scripts_.push_back({std::nullopt, text->toStr()});
+    } else if (value.isRef() && claimed_.insert(value.getRef()).second) {
+      scripts_.push_back({value.getRef(), {}});
+    }
+  }
+
+  void AddXfa(const Object& value) {
+    // A whole XDP stream, or an array of packets: (name) stream (name) stream ...
+    std::vector<Ref> packets;
+    const Object resolved = Resolve(value);
+    if (resolved.isStream() && value.isRef()) {
+      if (claimed_.insert(value.getRef()).second) packets.push_back(value.getRef());
+    } else {
+      for (int i = 0; resolved.isArray() && i < resolved.arrayGetLength(); ++i) {
+        const Object& packet = resolved.arrayGetNF(i);
+        if (packet.isRef() && claimed_.insert(packet.getRef()).second) packets.push_back(packet.getRef());
+      }
+    }
+    if (!packets.empty()) xfa_forms_.push_back(std::move(packets));
+  }
+
+  // A file specification's /EF holds its embedded file streams; its name is /UF, else /F, ...
+  void AddAttachments(Dict& file_spec, const Object& value) {
+    const Object files = Resolve(value);
+    if (!files.isDict()) return;
+    std::string name;
+    for (const char* key : {"UF", "F", "Unix", "Mac", "DOS"}) {
+      const Object entry = file_spec.lookup(key);
+      if (const GooString* text = StringValue(entry)) {
+        name = AttachmentFileName(TextStringToUtf8(text->toStr()));
+        if (!name.empty()) break;
+      }
+    }
+    Dict& streams = *files.getDict();
+    for (int i = 0; i < streams.getLength(); ++i) {
+      const Object& file = streams.getValNF(i);
+      if (!file.isRef()) continue;
+      NoteEmbeddedFile(file.getRef());
+      if (claimed_.insert(file.getRef()).second) attachments_.push_back({file.getRef(), name});
+    }
+  }
+
+  void NoteEmbeddedFile(Ref file) {
+    if (embedded_files_.insert(file).second) tally_.Note(Heuristic::kEmbeddedFile, Where(file));
+  }
+
+  void EmitLayers() {
+    for (size_t i = 0; i < scripts_.size() && !ShouldStop(); ++i)
+      EmitScript(fmt::format("javascript/{}.js", i + 1), scripts_[i]);
+    std::set<std::string> attachment_names;
+    for (const Attachment& attachment : attachments_) {
+      if (ShouldStop()) return;
+      // Two attachments may share a name; the second is told apart by its object.
+      std::string name =
+          "attachments/" +
+          (attachment.name.empty() ? fmt::format("{}.{}", attachment.ref.num, attachment.ref.gen) : attachment.name);
+      if (!attachment_names.insert(name).second) {
+        name = fmt::format("attachments/{}.{}/{}", attachment.ref.num, attachment.ref.gen, attachment.name);
+      }
+      EmitStreams(name, {attachment.ref}, /*is_script=*/false);
+    }
+    for (size_t i = 0; i < xfa_forms_.size() && !ShouldStop(); ++i) {
+      EmitStreams(fmt::format("xfa/{}.xml", i + 1), xfa_forms_[i], /*is_script=*/false);
+    }
+    for (const Ref ref : streams_) {
+      if (ShouldStop()) return;
+      if (claimed_.contains(ref)) continue;
+      EmitStreams(fmt::format("objects/{}.{}", ref.num, ref.gen), {ref}, /*is_script=*/false);
+    }
+  }
+
+  void EmitScript(const std::string& name, const Script& script) {
+    if (!script.ref) {
+      std::vector<uint8_t> bytes(script.text.begin(), script.text.end());
+      Utf16ScriptToUtf8(bytes);
+      // Admit checks this exact size; a refusal is recorded by the sink.
+      if (Admitted(sink_.Admit(name, bytes.size(), script.text.size()).status())) Add(name, std::move(bytes));
+      return;
+    }
+    const Object target = xref_.fetch(*script.ref);
+    if (const GooString* text = StringValue(target)) {
+      EmitScript(name, Script{std::nullopt, text->toStr()});
+    } else if (target.isStream()) {
+      EmitStreams(name, {*script.ref}, /*is_script=*/true);
+    }
+  }
+
+  // Decodes `parts` (streams, in order) into one layer, never past what the sink allows.
+  void EmitStreams(const std::string& name, const std::vector<Ref>& parts, bool is_script) {
+    std::vector<Object> streams;
+    uint64_t stored = 0;
+    uint64_t declared = 0;
+    for (const Ref ref : parts) {
+      Object object = xref_.fetch(ref);
+      if (!object.isStream()) continue;
+      Dict& dict = *object.streamGetDict();
+      if (HasImageCodec(dict)) continue;
+      const uint64_t length =
+          static_cast<uint64_t>(std::max<Goffset>(0, object.getStream()->getBaseStream()->getLength()));
+      stored += length;
+      // /DL is the optional decoded length: lets the sink refuse a bomb before it is inflated.
+      const Object decoded_length = dict.lookup("DL");
+      declared += decoded_length.isInt() && decoded_length.getInt() >= 0
+                      ? static_cast<uint64_t>(decoded_length.getInt())
+                  : decoded_length.isInt64() && decoded_length.getInt64() >= 0
+                      ? static_cast<uint64_t>(decoded_length.getInt64())
+                      : length;
+      streams.push_back(std::move(object));
+    }
+    if (streams.empty()) return;
+    auto cap = sink_.Admit(name, declared, stored);
+    if (!Admitted(cap.status())) return;
+    // One byte past the cap lets the sink see which limit the layer passed.
+    std::vector<uint8_t> bytes;
+    const std::optional<uint64_t> size = Decode(streams, *cap + 1, kBufferedBytes, bytes);
+    if (!size) return;
+    if (*size > *cap) {
+      // Measured, never held: asking again with the real size makes the sink record the limit.
+      Admitted(sink_.Admit(name, *size, stored).status());
+      return;
+    }
+    if (bytes.size() < *size) {  // longer than the first pass keeps: decode again into an exact buffer
+      bytes.reserve(*size);
+      if (!Decode(streams, *size, *size, bytes)) return;
+    }
+    if (is_script) Utf16ScriptToUtf8(bytes);
+    if (IsObjectStream(streams)) NoteEscapedNames(bytes, parts.front());
+    Add(name, std::move(bytes));
+  }
+
+  // A refusal is already a finding (the sink records which limit); the walk goes on.
+  bool Admitted(const Status& status) {
+    if (!status.ok()) outcome_.refused = true;
+    return status.ok();
+  }
+  void Add(const std::string& name, std::vector<uint8_t> bytes) { Admitted(sink_.Add(name, std::move(bytes))); }
+
+  static bool IsObjectStream(const std::vector<Object>& streams) {
+    return streams.size() == 1 && streams.front().streamGetDict()->lookup("Type").isName("ObjStm");
+  }
+
+  // Names inside a compressed object stream never appear in the file's bytes.
+  void NoteEscapedNames(const std::vector<uint8_t>& object_stream, Ref ref) {
+    FindEscapedSensitiveNames(object_stream, [&](size_t offset, std::string_view token, std::string_view) {
+      tally_.Note(Heuristic::kNameObfuscation,
+                  fmt::format("object stream {} {} at offset {} ({})", ref.num, ref.gen, offset, token));
+    });
+  }
+
+  // Decodes `streams` one after the other, `limit` bytes at most in all, and keeps the output in
+  // `out` while it is at most `keep` bytes (past that, nothing: a bomb is measured without memory).
+  // Returns the bytes produced, or nullopt when the walk must stop.
+  std::optional<uint64_t> Decode(const std::vector<Object>& streams, uint64_t limit, uint64_t keep,
+                                 std::vector<uint8_t>& out) {
+    out.clear();
+    uint64_t produced = 0;
+    unsigned char chunk[kDecodeChunk];
+    for (const Object& object : streams) {
+      Stream& stream = *object.getStream();
+      const uint64_t stream_start = produced;
+      stream.reset();
+      bool ended = false;
+      while (produced < limit) {
+        if (ShouldStop()) {
+          stream.close();
+          return std::nullopt;
+        }
+        const int got = stream.doGetChars(static_cast<int>(std::min<uint64_t>(sizeof chunk, limit - produced)), chunk);
+        if (got <= 0) {
+          ended = true;
+          break;
+        }
+        produced += got;
+        if (produced <= keep) {
+          out.insert(out.end(), chunk, chunk + got);
+        } else if (out.capacity() > 0) {
+          std::vector<uint8_t>().swap(out);
+        }
+      }
+      stream.close();
+      if (ended && produced <= keep) produced -= TrimRebuiltStreamEnd(*object.streamGetDict(), stream_start, out);
+    }
+    return produced;
+  }
+
+  // In a file whose cross-reference table was rebuilt, Poppler ends every stream at its
+  // `endstream` keyword, so an unfiltered stream also gets the end-of-line before it: an attachment
+  // would no longer match its hash. Drops what lies past /Length when that is only white space.
+  static uint64_t TrimRebuiltStreamEnd(Dict& dict, uint64_t stream_start, std::vector<uint8_t>& out) {
+    const Object length = dict.lookup("Length");
+    if (!dict.lookup("Filter").isNull() || !length.isInt() || length.getInt() < 0) return 0;
+    const uint64_t end = stream_start + static_cast<uint64_t>(length.getInt());
+    if (end >= out.size()) return 0;
+    const auto is_space = [](uint8_t c) {
+      return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\f' || c == 0;
+    };
+    if (!std::all_of(out.begin() + end, out.end(), is_space)) return 0;
+    const uint64_t trimmed = out.size() - end;
+    out.resize(end);
+    return trimmed;
+  }
+
+  XRef& xref_;
+  ChildSink& sink_;
+  HeuristicTally& tally_;
+  WalkOutcome outcome_;
+
+  std::vector<Script> scripts_;
+  std::vector<Attachment> attachments_;
+  std::vector<std::vector<Ref>> xfa_forms_;
+  std::vector<Ref> streams_;  // every stream that is neither an image nor a cross-reference
+  std::set<Ref> claimed_;     // streams that get a named layer of their own
+  std::set<Ref> embedded_files_;
+  std::set<std::string> script_texts_;
+};
+
+}  // namespace
+
+WalkOutcome WalkDocument(XRef& xref, ChildSink& sink, HeuristicTally& tally) {
+  return ObjectWalker(xref, sink, tally).Run();
+}
+
+}  // namespace tollgate::pdf
