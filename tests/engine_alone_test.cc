@@ -89,3 +89,22 @@ TEST(EngineAlone, AnEmptyBundleIsValidAndFindsNothing) {
 
 }  // namespace
 }  // namespace tollgate::testing
+
+namespace tollgate::testing {
+namespace {
+
+TEST(Deadline, AScanPastItsDeadlineIsIncompleteNeverClean) {
+  auto scanner = MakeScanner(ScannerOptions{});
+  ASSERT_NE(scanner, nullptr);
+  const std::string bytes = ReadFile(kCorpus / "clean/photos.zip");
+  const ScanReport report = scanner->Scan("photos.zip", std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                                          std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  EXPECT_EQ(report.verdict, Verdict::kIncomplete);
+  EXPECT_EQ(report.action, Action::kBlock);
+  ASSERT_EQ(report.findings.size(), 1u);
+  EXPECT_EQ(report.findings[0].reason, "timeout");
+  EXPECT_EQ(report.findings[0].object, "photos.zip");
+}
+
+}  // namespace
+}  // namespace tollgate::testing

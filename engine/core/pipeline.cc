@@ -102,14 +102,16 @@ void Pipeline::RunDetectors(Upload& upload, const ScanObject& object, const Dete
   }
 }
 
-void Pipeline::Process(Upload& upload, ScanObject object) const {
-  if (Clock::now() >= upload.deadline) {
-    if (!upload.timeout_reported.exchange(true)) {
-      upload.findings.Add(IncompleteFinding("tollgate", "timeout", object.path,
-                                            "scan deadline reached before this layer"));
-    }
-    return;
+bool Pipeline::ReportIfExpired(Upload& upload, const ObjectPath& where) const {
+  if (Clock::now() < upload.deadline) return false;
+  if (!upload.timeout_reported.exchange(true)) {
+    upload.findings.Add(IncompleteFinding("tollgate", "timeout", where, "scan deadline reached before this layer was done"));
   }
+  return true;
+}
+
+void Pipeline::Process(Upload& upload, ScanObject object) const {
+  if (ReportIfExpired(upload, object.path)) return;
   const Unpacker* unpacker = FindUnpacker(object.type);
   if (unpacker != nullptr) object.unpacked_by = unpacker->Name();
   RunDetectors(upload, object, nullptr);
@@ -131,6 +133,8 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
                         },
                         passwords_);
   Status status = unpacker->Unpack(object, sink);
+  // An unpacker stops quietly at the deadline; what it left unread must not pass as clean.
+  ReportIfExpired(upload, object.path);
   // Limit refusals are already findings; anything else means the container was not fully read.
   if (!status.ok() && status.code() != StatusCode::kResourceExhausted) {
     upload.findings.Add(IncompleteFinding("tollgate", ReasonFor(status), object.path,

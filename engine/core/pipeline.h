@@ -36,6 +36,8 @@ class Pipeline {
  private:
   struct Upload;
   void Process(Upload& upload, ScanObject object) const;
+  // Records one `timeout` finding per upload once the deadline has passed; true if it has.
+  bool ReportIfExpired(Upload& upload, const ObjectPath& where) const;
   void RunDetectors(Upload& upload, const ScanObject& object, const Detector* skip) const;
   const Unpacker* FindUnpacker(const FileType& type) const;
 
