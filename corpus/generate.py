@@ -100,6 +100,7 @@ def samples():
     # Imported here: the sample modules import this one for the shared parts.
     import archive_samples
     import benign_documents
+    import office_samples
     import pdf_samples
 
     eicar_zip = zip_bytes([("eicar.com", EICAR)])
@@ -123,6 +124,7 @@ def samples():
         "malicious/cradle.zip": zip_bytes([("notes/admin.txt", DOWNLOAD_CRADLE)]),
         **archive_samples.samples(),
         **benign_documents.samples(),
+        **office_samples.samples(),
         **pdf_samples.samples(),
     }
 

@@ -9,6 +9,7 @@ packages=(
   libzip-dev libhyperscan-dev libtbb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev libssl-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtomlplusplus-dev python3
+  libgsf-1-dev libxml2-dev zlib1g-dev
   clamav clamav-daemon yara clamav-testfiles
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libtasn1-doc shared-mime-info
 )

@@ -26,6 +26,7 @@ constexpr std::array kReplacedParsers = {
     ReplacedParser{"zip", CL_SCAN_PARSE_ARCHIVE},
     ReplacedParser{"ooxml", CL_SCAN_PARSE_ARCHIVE},
     ReplacedParser{"pdf", CL_SCAN_PARSE_PDF},
+    ReplacedParser{"ole2", CL_SCAN_PARSE_OLE2},
 };
 
 }  // namespace
