@@ -402,10 +402,7 @@ class ObjectWalker {
   }
 
   // A refusal is already a finding (the sink records which limit); the walk goes on.
-  bool Admitted(const Status& status) {
-    if (!status.ok()) outcome_.refused = true;
-    return status.ok();
-  }
+  bool Admitted(const Status& status) { return status.ok(); }
   void Add(const std::string& name, std::vector<uint8_t> bytes) { Admitted(sink_.Add(name, std::move(bytes))); }
 
   static bool IsObjectStream(const std::vector<Object>& streams) {

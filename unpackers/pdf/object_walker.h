@@ -13,7 +13,6 @@ namespace tollgate::pdf {
 struct WalkOutcome {
   size_t objects = 0;    // indirect objects read
   bool stopped = false;  // the sink said stop (deadline or an upload-wide limit)
-  bool refused = false;  // the sink refused a layer (and recorded the limit as a finding)
   bool too_many_objects = false;
 };
 

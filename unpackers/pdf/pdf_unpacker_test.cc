@@ -445,7 +445,7 @@ TEST_F(PdfUnpackerTest, ADeadlineInsideALongDecodeStopsTheUnpackerAndSaysSo) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
   const Result r = Summarize(probe_scanner_->Scan("slow.pdf", Bytes(pdf), deadline));
   EXPECT_EQ(r.pdf, (Strings{"Tollgate.Incomplete.timeout high slow.pdf"}));
-  EXPECT_EQ(DetailOf(r, "Tollgate.Incomplete.timeout"), "pdf: stopped after 3 objects");
+  EXPECT_EQ(DetailOf(r, "Tollgate.Incomplete.timeout"), "scan deadline reached before this layer was done");
   EXPECT_EQ(r.layers, (StringSet{"slow.pdf"}));
   EXPECT_EQ(r.verdict, Verdict::kIncomplete);
 }
