@@ -43,7 +43,8 @@ bool Contains(std::span<const std::string_view> list, std::string_view value) {
 }
 
 // What content each document or image extension may legitimately hold. Word and Excel happily
-// open RTF, HTML-free OLE2 and OOXML under each other's extensions, so those families are broad.
+// open RTF, OLE2 and OOXML under each other's extensions, so those families are broad; a
+// password-protected Office file of any kind is an OLE2 file libmagic calls "encrypted".
 struct ExtensionRule {
   std::string_view extension;
   std::vector<std::string_view> mime_prefixes;
@@ -52,13 +53,13 @@ struct ExtensionRule {
 const std::vector<ExtensionRule>& ExtensionRules() {
   static const std::vector<std::string_view> kWord = {
       "application/msword", "application/x-ole-storage", "application/cdfv2", "text/rtf",
-      "application/vnd.openxmlformats-officedocument.wordprocessingml", "application/vnd.ms-word", "application/zip"};
+      "application/vnd.openxmlformats-officedocument.wordprocessingml", "application/vnd.ms-word", "application/zip", "application/encrypted"};
   static const std::vector<std::string_view> kExcel = {
       "application/vnd.ms-excel", "application/x-ole-storage", "application/cdfv2",
-      "application/vnd.openxmlformats-officedocument.spreadsheetml", "application/zip"};
+      "application/vnd.openxmlformats-officedocument.spreadsheetml", "application/zip", "application/encrypted"};
   static const std::vector<std::string_view> kPowerPoint = {
       "application/vnd.ms-powerpoint", "application/x-ole-storage", "application/cdfv2",
-      "application/vnd.openxmlformats-officedocument.presentationml", "application/zip"};
+      "application/vnd.openxmlformats-officedocument.presentationml", "application/zip", "application/encrypted"};
   static const std::vector<std::string_view> kOpenDocument = {"application/vnd.oasis.opendocument", "application/zip"};
   static const std::vector<ExtensionRule> rules = {
       {"pdf", {"application/pdf"}},

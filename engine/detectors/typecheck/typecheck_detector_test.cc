@@ -68,3 +68,14 @@ TEST(TypeCheck, RightToLeftOverrideInTheName) {
 
 }  // namespace
 }  // namespace tollgate
+
+namespace tollgate {
+namespace {
+
+TEST(TypeCheck, PasswordProtectedOfficeFilesKeepTheirExtension) {
+  EXPECT_EQ(Check("contract.docx", "application/encrypted"), std::vector<std::string>{});
+  EXPECT_EQ(Check("salaries.xlsx", "application/encrypted"), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace tollgate
