@@ -87,6 +87,7 @@ const Unpacker* Pipeline::FindUnpacker(const FileType& type) const {
 void Pipeline::RunDetectors(Upload& upload, const ScanObject& object, const Detector* skip) const {
   for (const auto& detector : rules_.detectors) {
     if (detector.get() == skip) continue;
+    if (ReportIfExpired(upload, object.path)) return;
     const Detector* self = detector.get();
     ScanContext ctx(upload.deadline, [this, &upload, &object, self](const ScanObject& layer) {
       ScanObject typed = layer;
@@ -128,6 +129,8 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
                         [this, &upload, child_depth](ObjectPath path, std::vector<uint8_t> bytes) {
                           auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
                           upload.tasks.run([this, &upload, child_depth, path = std::move(path), owned] {
+                            // Children queued before the deadline must not cost a libmagic call after it.
+                            if (ReportIfExpired(upload, path)) return;
                             Process(upload, ScanObject{path, typer_.Identify(*owned), *owned, child_depth, {}});
                           });
                         },
