@@ -21,11 +21,15 @@ void PrintReportLine(std::FILE* out, const std::string& path, const ScanReport& 
   }
 }
 
-void PrintSummary(std::FILE* out, const Scanner& scanner, const ScanTotals& totals) {
+ScannerIdentity IdentityOf(const Scanner& scanner) {
+  return {scanner.rules_version(), std::string(scanner.policy_name()), scanner.engines()};
+}
+
+void PrintSummary(std::FILE* out, const ScannerIdentity& scanner, const ScanTotals& totals) {
   fmt::print(out, "\n----------- SCAN SUMMARY -----------\n");
-  fmt::print(out, "Rules version: {}\n", scanner.rules_version());
-  fmt::print(out, "Policy: {}\n", scanner.policy_name());
-  for (const EngineInfo& engine : scanner.engines()) {
+  fmt::print(out, "Rules version: {}\n", scanner.rules_version);
+  fmt::print(out, "Policy: {}\n", scanner.policy);
+  for (const EngineInfo& engine : scanner.engines) {
     fmt::print(out, "Engine {}: {} rules\n", engine.name, engine.rule_count);
   }
   fmt::print(out, "Scanned files: {}\n", totals.files);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "tollgate/scanner.h"
 
@@ -18,7 +19,15 @@ struct ScanTotals {
   double seconds = 0;
 };
 
+// What scanned the files, for the summary: a local Scanner or the server of a remote scan.
+struct ScannerIdentity {
+  std::string rules_version;
+  std::string policy;
+  std::vector<EngineInfo> engines;
+};
+ScannerIdentity IdentityOf(const Scanner& scanner);
+
 void PrintReportLine(std::FILE* out, const std::string& path, const ScanReport& report);
-void PrintSummary(std::FILE* out, const Scanner& scanner, const ScanTotals& totals);
+void PrintSummary(std::FILE* out, const ScannerIdentity& scanner, const ScanTotals& totals);
 
 }  // namespace tollgate::cli

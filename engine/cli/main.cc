@@ -1,13 +1,19 @@
 // `tollgate`: the command-line front end.
 #include <CLI/CLI.hpp>
 
+#include "audit_command.h"
+#include "rules_command.h"
 #include "scan_command.h"
+#include "serve_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Tollgate: scans uploads with ClamAV, YARA and Hyperscan on every unpacked layer"};
   app.require_subcommand(1);
   int exit_code = 0;
   tollgate::cli::AddScanCommand(app, exit_code);
+  tollgate::cli::AddServeCommand(app, exit_code);
+  tollgate::cli::AddAuditCommand(app, exit_code);
+  tollgate::cli::AddRulesCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -8,11 +8,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "convert.h"
 #include "human_output.h"
+#include "scan_client.h"
+#include "scanner_flags.h"
 #include "tollgate/report_json.h"
 #include "tollgate/scanner.h"
 
@@ -22,16 +26,10 @@ namespace {
 
 struct ScanOptions {
   std::vector<std::string> paths;
-  std::string rules_dir;
-  std::string policy_file;
-  std::vector<std::string> passwords;
-  std::vector<std::string> clamav_dbs, yara_files, pattern_files;
+  ScannerFlags scanner;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   bool json = false;
-  ScanLimits limits;
-  uint64_t max_layer_mb = limits.max_layer_bytes >> 20;
-  uint64_t max_total_mb = limits.max_total_bytes >> 20;
-  uint64_t scan_timeout_ms = static_cast<uint64_t>(limits.max_scan_time.count());
+  service::ClientOptions remote;  // target set: scan with a `tollgate serve` instead of locally
 };
 
 struct FileResult {
@@ -123,9 +121,9 @@ class OrderedPrinter {
   bool progress_;
 };
 
-nlohmann::json SummaryJson(const Scanner& scanner, const ScanTotals& totals) {
+nlohmann::json SummaryJson(const ScannerIdentity& scanner, const ScanTotals& totals) {
   nlohmann::json engines = nlohmann::json::object();
-  for (const EngineInfo& engine : scanner.engines()) engines[engine.name] = engine.rule_count;
+  for (const EngineInfo& engine : scanner.engines) engines[engine.name] = engine.rule_count;
   const double seconds = totals.seconds > 0 ? totals.seconds : 1e-9;
   return {{"summary",
            {{"files", totals.files},
@@ -139,30 +137,16 @@ nlohmann::json SummaryJson(const Scanner& scanner, const ScanTotals& totals) {
             {"seconds", totals.seconds},
             {"files_per_second", static_cast<double>(totals.files) / seconds},
             {"mb_per_second", static_cast<double>(totals.bytes) / 1e6 / seconds},
-            {"rules_version", scanner.rules_version()},
+            {"rules_version", scanner.rules_version},
             {"engines", engines}}}};
 }
 
-int RunScan(ScanOptions& options) {
-  ScannerOptions scanner_options;
-  scanner_options.rules_dir = options.rules_dir;
-  scanner_options.policy_file = options.policy_file;
-  scanner_options.passwords = options.passwords;
-  for (const auto& f : options.clamav_dbs) scanner_options.extra_rule_files.emplace_back("clamav", f);
-  for (const auto& f : options.yara_files) scanner_options.extra_rule_files.emplace_back("yara", f);
-  for (const auto& f : options.pattern_files) scanner_options.extra_rule_files.emplace_back("hyperscan", f);
-  options.limits.max_layer_bytes = options.max_layer_mb << 20;
-  options.limits.max_total_bytes = options.max_total_mb << 20;
-  options.limits.max_scan_time = std::chrono::milliseconds(options.scan_timeout_ms);
-  scanner_options.limits = options.limits;
+// Scans one file, locally or remotely; the error is what the file's ERROR line says.
+using ScanOne = std::function<StatusOr<ScanReport>(const std::string& path)>;
 
-  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, options.jobs);
-  auto scanner = Scanner::Create(scanner_options);
-  if (!scanner.ok()) {
-    fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
-    return 2;
-  }
-
+// Collects the files, scans them `jobs` at a time, prints them in order and the summary of
+// `identity()` (asked once every file is done). Returns the exit code.
+int ScanAndReport(const ScanOptions& options, const ScanOne& scan_one, const std::function<ScannerIdentity()>& identity) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<FileResult> errors;
   const std::vector<std::string> files = CollectFiles(options.paths, errors);
@@ -172,7 +156,7 @@ int RunScan(ScanOptions& options) {
   arena.execute([&] {
     tbb::parallel_for(tbb::blocked_range<size_t>(0, files.size(), 1), [&](const tbb::blocked_range<size_t>& range) {
       for (size_t i = range.begin(); i != range.end(); ++i) {
-        auto report = (*scanner)->ScanFile(files[i]);
+        auto report = scan_one(files[i]);
         if (report.ok()) {
           printer.Deliver(i, {files[i], std::move(*report), {}});
         } else {
@@ -184,12 +168,53 @@ int RunScan(ScanOptions& options) {
   printer.Finish();
   printer.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (options.json) {
-    fmt::print("{}\n", JsonLine(SummaryJson(**scanner, printer.totals)));
+    fmt::print("{}\n", JsonLine(SummaryJson(identity(), printer.totals)));
   } else {
-    PrintSummary(stdout, **scanner, printer.totals);
+    PrintSummary(stdout, identity(), printer.totals);
   }
   if (printer.totals.errors > 0) return 2;
   return printer.totals.blocked > 0 ? 1 : 0;
+}
+
+int RunLocalScan(const ScanOptions& options) {
+  auto scanner = Scanner::Create(ToScannerOptions(options.scanner));
+  if (!scanner.ok()) {
+    fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
+    return 2;
+  }
+  return ScanAndReport(
+      options, [&](const std::string& path) { return (*scanner)->ScanFile(path); },
+      [&] { return IdentityOf(**scanner); });
+}
+
+// The same output and exit codes as a local scan; the server's rules, policy and limits apply.
+int RunRemoteScan(ScanOptions& options) {
+  options.remote.timeout = std::chrono::milliseconds(options.scanner.scan_timeout_ms);
+  auto client = service::ScanClient::Connect(options.remote);
+  if (!client.ok()) {
+    fmt::print(stderr, "tollgate: cannot scan with {}: {}\n", options.remote.target, client.status().ToString());
+    return 2;
+  }
+  std::mutex mutex;
+  ScannerIdentity server;
+  return ScanAndReport(
+      options,
+      [&](const std::string& path) -> StatusOr<ScanReport> {
+        auto response = (*client)->ScanFile(path);
+        if (!response.ok()) return Status(response.status().code(), response.status().ToString());
+        std::lock_guard lock(mutex);
+        server.rules_version = response->rules_version();
+        server.policy = response->policy();
+        server.engines.clear();
+        for (const auto& engine : response->engines()) server.engines.push_back({engine.name(), engine.rule_count()});
+        return service::FromProto(*response);
+      },
+      [&] { return server; });
+}
+
+int RunScan(ScanOptions& options) {
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, options.jobs);
+  return options.remote.target.empty() ? RunLocalScan(options) : RunRemoteScan(options);
 }
 
 }  // namespace
@@ -198,31 +223,29 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ScanOptions>();
   CLI::App* scan = app.add_subcommand("scan", "Scan files and folders (recursively; symbolic links are not followed)");
   scan->add_option("paths", options->paths, "Files and folders to scan")->required();
-  scan->add_option("--rules", options->rules_dir, "Rule bundle folder replacing the shipped one (yara/, hyperscan/, clamav/)")
-      ->check(CLI::ExistingDirectory);
-  scan->add_option("--clamav-db", options->clamav_dbs, "Add a ClamAV database file (.cvd/.cld/.hdb/.hsb/.ndb/.ldb/.fp/.ign2...)")
-      ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
-  scan->add_option("--yara", options->yara_files, "Add a YARA rule file")->check(CLI::ExistingFile)->allow_extra_args(false);
-  scan->add_option("--patterns", options->pattern_files, "Add a Hyperscan pattern file")
-      ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
+  const std::vector<CLI::Option*> engine_flags = AddScannerFlags(*scan, options->scanner);
   scan->add_option("--jobs,-j", options->jobs, "Files scanned in parallel (default: all cores)")
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
-  scan->add_option("--policy", options->policy_file, "Policy file (TOML) mapping findings to verdicts and actions")
-      ->check(CLI::ExistingFile);
-  scan->add_option("--password", options->passwords, "Password to try on encrypted content, in order; repeatable")
-      ->allow_extra_args(false);
   scan->add_flag("--json", options->json, "Write JSON Lines: one object per file, then a summary object");
-  scan->add_option("--max-depth", options->limits.max_depth, "Most nested layers below a file")->capture_default_str();
-  scan->add_option("--max-files", options->limits.max_files, "Most layers in one file")->capture_default_str();
-  scan->add_option("--max-layer-mb", options->max_layer_mb, "Largest single layer, MiB")->capture_default_str();
-  scan->add_option("--max-total-mb", options->max_total_mb, "Most bytes extracted from one file, MiB")
-      ->capture_default_str();
-  scan->add_option("--max-ratio", options->limits.max_expansion_ratio, "Largest expansion ratio of one layer")
-      ->capture_default_str();
-  scan->add_option("--scan-timeout-ms", options->scan_timeout_ms, "Time limit for one file, ms")->capture_default_str();
+  CLI::Option* remote = scan->add_option("--remote", options->remote.target,
+                                         "Scan with a `tollgate serve` at HOST:PORT instead of locally (its rules, "
+                                         "policy and limits apply; --scan-timeout-ms is the time per file)");
+  for (CLI::Option* flag : engine_flags) flag->excludes(remote);
+  scan->add_option("--tls-ca", options->remote.tls_ca_file, "With --remote: use TLS, trusting this CA certificate")
+      ->check(CLI::ExistingFile)
+      ->needs(remote);
+  CLI::Option* cert = scan->add_option("--tls-cert", options->remote.tls_cert_file,
+                                       "With --remote and --tls-ca: client certificate (mutual TLS)")
+                          ->check(CLI::ExistingFile)
+                          ->needs(remote);
+  scan->add_option("--tls-key", options->remote.tls_key_file, "With --tls-cert: its private key")
+      ->check(CLI::ExistingFile)
+      ->needs(cert);
+  scan->add_option("--token-file", options->remote.token_file,
+                   "With --remote: file holding the bearer token (first field of the first line)")
+      ->check(CLI::ExistingFile)
+      ->needs(remote);
   scan->callback([options, &exit_code] { exit_code = RunScan(*options); });
 }
 

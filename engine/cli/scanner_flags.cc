@@ -1,0 +1,62 @@
+#include "scanner_flags.h"
+
+#include "store.h"
+
+namespace tollgate::cli {
+
+std::vector<CLI::Option*> AddScannerFlags(CLI::App& command, ScannerFlags& flags) {
+  std::vector<CLI::Option*> added = {
+      command.add_option("--rules", flags.rules_dir, "Rule bundle folder replacing the shipped one (yara/, hyperscan/, clamav/)")
+          ->check(CLI::ExistingDirectory),
+      command.add_option("--clamav-db", flags.clamav_dbs, "Add a ClamAV database file (.cvd/.cld/.hdb/.hsb/.ndb/.ldb/.fp/.ign2...)")
+          ->check(CLI::ExistingFile)
+          ->allow_extra_args(false),
+      command.add_option("--yara", flags.yara_files, "Add a YARA rule file")->check(CLI::ExistingFile)->allow_extra_args(false),
+      command.add_option("--patterns", flags.pattern_files, "Add a Hyperscan pattern file")
+          ->check(CLI::ExistingFile)
+          ->allow_extra_args(false),
+      command.add_option("--policy", flags.policy_file, "Policy file (TOML) mapping findings to verdicts and actions")
+          ->check(CLI::ExistingFile),
+      command.add_option("--password", flags.passwords, "Password to try on encrypted content, in order; repeatable")
+          ->allow_extra_args(false),
+      command.add_option("--max-depth", flags.limits.max_depth, "Most nested layers below a file")->capture_default_str(),
+      command.add_option("--max-files", flags.limits.max_files, "Most layers in one file")->capture_default_str(),
+      command.add_option("--max-layer-mb", flags.max_layer_mb, "Largest single layer, MiB")->capture_default_str(),
+      command.add_option("--max-total-mb", flags.max_total_mb, "Most bytes extracted from one file, MiB")
+          ->capture_default_str(),
+      command.add_option("--max-ratio", flags.limits.max_expansion_ratio, "Largest expansion ratio of one layer")
+          ->capture_default_str(),
+  };
+  added.push_back(command
+                      .add_option("--rules-store", flags.rules_store,
+                                  "Rules store (tollgate rules update): its active version replaces --rules")
+                      ->check([](const std::string& store) {
+                        auto active = rules::ActiveBundleDir(store);
+                        return active.ok() ? std::string() : active.status().message();
+                      })
+                      ->excludes(added.front()));
+  command.add_option("--scan-timeout-ms", flags.scan_timeout_ms, "Time limit for one file, ms")->capture_default_str();
+  return added;
+}
+
+ScannerOptions ToScannerOptions(const ScannerFlags& flags) {
+  ScannerOptions options;
+  options.rules_dir = flags.rules_dir;
+  if (!flags.rules_store.empty()) {
+    // Resolved once: the versioned folder stays put when an update switches `current` meanwhile.
+    auto active = rules::ActiveBundleDir(flags.rules_store);
+    options.rules_dir = active.ok() ? active->string() : flags.rules_store + "/current";
+  }
+  options.policy_file = flags.policy_file;
+  options.passwords = flags.passwords;
+  for (const auto& f : flags.clamav_dbs) options.extra_rule_files.emplace_back("clamav", f);
+  for (const auto& f : flags.yara_files) options.extra_rule_files.emplace_back("yara", f);
+  for (const auto& f : flags.pattern_files) options.extra_rule_files.emplace_back("hyperscan", f);
+  options.limits = flags.limits;
+  options.limits.max_layer_bytes = flags.max_layer_mb << 20;
+  options.limits.max_total_bytes = flags.max_total_mb << 20;
+  options.limits.max_scan_time = std::chrono::milliseconds(flags.scan_timeout_ms);
+  return options;
+}
+
+}  // namespace tollgate::cli

@@ -1,0 +1,136 @@
+#include "serve_command.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "scan_server.h"
+#include "scanner_flags.h"
+
+namespace tollgate::cli {
+namespace {
+
+struct ServeOptions {
+  service::ServerOptions server;
+  ScannerFlags scanner;
+  uint64_t max_message_mb = server.max_message_bytes >> 20;
+  uint64_t max_upload_mb = server.max_upload_bytes >> 20;
+  uint64_t lockout_seconds = static_cast<uint64_t>(server.lockout_period.count());
+  uint64_t shutdown_grace_ms = static_cast<uint64_t>(server.shutdown_grace.count());
+};
+
+// Waits for SIGTERM/SIGINT on a thread of its own with sigwait(), so nothing runs inside a signal
+// handler. Construct it before any other thread starts: the signals are blocked in every thread
+// created afterwards (gRPC's, TBB's), and only this one takes them.
+class StopSignal {
+ public:
+  StopSignal() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread([this] {
+      int signal = 0;
+      sigwait(&signals_, &signal);
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+      changed_.notify_all();
+    });
+  }
+  ~StopSignal() {
+    // Wakes the waiting thread when no signal came (e.g. startup failed).
+    if (!requested()) pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  StopSignal(const StopSignal&) = delete;
+  StopSignal& operator=(const StopSignal&) = delete;
+
+  bool requested() {
+    std::lock_guard lock(mutex_);
+    return stop_;
+  }
+  void Wait() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return stop_; });
+  }
+
+ private:
+  sigset_t signals_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stop_ = false;
+};
+
+int RunServe(ServeOptions& options) {
+  StopSignal stop;
+  options.server.max_message_bytes = options.max_message_mb << 20;
+  options.server.max_upload_bytes = options.max_upload_mb << 20;
+  options.server.lockout_period = std::chrono::seconds(options.lockout_seconds);
+  options.server.shutdown_grace = std::chrono::milliseconds(options.shutdown_grace_ms);
+  auto server = service::ScanServer::Start(options.server);
+  if (!server.ok()) {
+    fmt::print(stderr, "tollgate: cannot serve: {}\n", server.status().ToString());
+    return 2;
+  }
+  // Listening already (NOT_SERVING), so health checks can tell "loading" from "down".
+  const auto started = std::chrono::steady_clock::now();
+  auto scanner = Scanner::Create(ToScannerOptions(options.scanner));
+  if (!scanner.ok()) {
+    fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
+    return 2;
+  }
+  if (!stop.requested()) {
+    (*server)->SetScanner(std::move(*scanner), std::chrono::steady_clock::now() - started);
+    stop.Wait();
+  }
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<ServeOptions>();
+  service::ServerOptions& server = options->server;
+  CLI::App* serve = app.add_subcommand("serve", "Serve scans over gRPC (tollgate.v1.Scanner, health, reflection)");
+  serve->add_option("--listen", server.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  CLI::Option* cert = serve->add_option("--tls-cert", server.tls_cert_file, "TLS certificate chain (PEM)")
+                          ->check(CLI::ExistingFile);
+  CLI::Option* key = serve->add_option("--tls-key", server.tls_key_file, "TLS private key (PEM)")->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  serve->add_option("--client-ca", server.client_ca_file, "Require client certificates signed by this CA (mutual TLS)")
+      ->check(CLI::ExistingFile)
+      ->needs(cert);
+  serve->add_option("--token-file", server.token_file,
+                    "Bearer tokens: one `TOKEN TENANT` per line, # comments; calls without a listed token are refused")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--metrics", server.metrics_listen, "HOST:PORT for Prometheus metrics at /metrics");
+  serve->add_flag("--allow-insecure-remote", server.allow_insecure_remote,
+                  "Allow plain text (no TLS) on addresses other than loopback");
+  serve->add_option("--max-concurrent", server.max_concurrent,
+                    "Calls receiving or scanning at once; more get RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  serve->add_option("--max-message-mb", options->max_message_mb, "Largest file in a unary Scan, and largest stream chunk, MiB")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1024}))
+      ->capture_default_str();
+  serve->add_option("--max-upload-mb", options->max_upload_mb, "Largest upload, MiB; larger ones get RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--lockout-seconds", options->lockout_seconds,
+                    "How long a client is locked out after 5 failed authentications")
+      ->capture_default_str();
+  serve->add_option("--shutdown-grace-ms", options->shutdown_grace_ms,
+                    "On SIGTERM/SIGINT, how long calls in flight may take to finish")
+      ->capture_default_str();
+  AddScannerFlags(*serve, options->scanner);
+  serve->callback([options, &exit_code] { exit_code = RunServe(*options); });
+}
+
+}  // namespace tollgate::cli

@@ -1,0 +1,58 @@
+#include "metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace tollgate::service {
+namespace {
+
+bool Has(const std::string& text, const std::string& line) { return text.find(line + "\n") != std::string::npos; }
+
+TEST(ServiceMetrics, RendersEveryFamilyWithFixedLabels) {
+  ServiceMetrics metrics;
+  metrics.SetRules("sha256:abc", 1.5, {{"clamav", 2}, {"yara", 5}});
+  ScanReport report;
+  report.verdict = Verdict::kMalicious;
+  report.size = 1000;
+  report.duration = std::chrono::milliseconds(30);
+  report.findings = {{"yara", "Some_Rule_Name", Severity::kHigh, FindingKind::kSignature, "x", {}, "", ""},
+                     {"clamav", "Other.Name", Severity::kHigh, FindingKind::kSignature, "x", {}, "", ""},
+                     {"made-up", "R", Severity::kHigh, FindingKind::kSignature, "x", {}, "", ""}};
+  metrics.RecordScan(report);
+  report.verdict = Verdict::kClean;
+  report.findings.clear();
+  report.duration = std::chrono::seconds(200);
+  metrics.RecordScan(report);
+  metrics.RecordRejection(Rejection::kBadToken);
+  metrics.RecordRejection(Rejection::kBadToken);
+  metrics.RecordRejection(Rejection::kBusy);
+
+  const std::string text = metrics.Render(3);
+  EXPECT_TRUE(Has(text, "# TYPE tollgate_scans_total counter")) << text;
+  EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"malicious\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"clean\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"incomplete\"} 0"));
+  EXPECT_TRUE(Has(text, "# TYPE tollgate_scan_duration_seconds histogram"));
+  EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_bucket{le=\"0.025\"} 0"));
+  EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_bucket{le=\"0.05\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_bucket{le=\"120\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_bucket{le=\"+Inf\"} 2"));
+  EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_sum 200.03"));
+  EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_count 2"));
+  EXPECT_TRUE(Has(text, "tollgate_scanned_bytes_total 2000"));
+  EXPECT_TRUE(Has(text, "tollgate_findings_total{engine=\"yara\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_findings_total{engine=\"clamav\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_findings_total{engine=\"other\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_findings_total{engine=\"tollgate\"} 0"));
+  EXPECT_TRUE(Has(text, "tollgate_rules_info{version=\"sha256:abc\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_rules_load_seconds 1.5"));
+  EXPECT_TRUE(Has(text, "tollgate_scans_in_flight 3"));
+  EXPECT_TRUE(Has(text, "tollgate_rejected_total{reason=\"bad_token\"} 2"));
+  EXPECT_TRUE(Has(text, "tollgate_rejected_total{reason=\"busy\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_rejected_total{reason=\"locked_out\"} 0"));
+  // Signature names never become labels.
+  EXPECT_EQ(text.find("Some_Rule_Name"), std::string::npos);
+  EXPECT_EQ(text.find("made-up"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tollgate::service

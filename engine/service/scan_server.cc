@@ -1,0 +1,405 @@
+#include "scan_server.h"
+
+#include <fmt/format.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "address.h"
+#include "auth.h"
+#include "convert.h"
+#include "decision_log.h"
+#include "metrics.h"
+#include "text_file.h"
+#include "tollgate/v1/scanner.grpc.pb.h"
+
+namespace tollgate::service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr char kServiceName[] = "tollgate.v1.Scanner";
+// Room for a request's other fields next to `max_message_bytes` of content.
+constexpr uint64_t kMessageOverhead = 64 << 10;
+
+StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& options) {
+  const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
+  if (!tls) {
+    if (!options.client_ca_file.empty()) return InvalidArgument("--client-ca needs --tls-cert and --tls-key");
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return InvalidArgument("TLS needs both --tls-cert and --tls-key");
+  }
+  auto cert = ReadTextFile(options.tls_cert_file, "certificate");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadTextFile(options.tls_key_file, "private key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl(options.client_ca_file.empty()
+                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (!options.client_ca_file.empty()) {
+    auto ca = ReadTextFile(options.client_ca_file, "client CA");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = std::move(*ca);
+  }
+  ssl.pem_key_cert_pairs.push_back({std::move(*key), std::move(*cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+// Plain text only on loopback: tokens and uploads must not cross a network unencrypted by accident.
+Status CheckPlainTextAllowed(const std::string& address, std::string_view what, bool allow) {
+  if (address.starts_with("unix:")) return Status::Ok();
+  auto parsed = ParseHostPort(address);
+  if (!parsed.ok()) return parsed.status();
+  if (allow || IsLoopbackHost(parsed->host)) return Status::Ok();
+  return InvalidArgument(fmt::format(
+      "{} {} is not a loopback address: plain text is only served on loopback; give --tls-cert and --tls-key, "
+      "or --allow-insecure-remote to serve plain text anyway",
+      what, address));
+}
+
+grpc::Status ToGrpc(const Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.message());
+}
+
+// The client's deadline as a scan deadline, less a margin so the verdict still reaches the client.
+Clock::time_point ScanDeadline(const grpc::ServerContext& context) {
+  const auto client_deadline = context.deadline();
+  const auto now = std::chrono::system_clock::now();
+  if (client_deadline - now > std::chrono::hours(24 * 365)) return Clock::time_point::max();
+  const auto remaining = std::chrono::duration_cast<Clock::duration>(client_deadline - now);
+  const Clock::duration margin =
+      std::clamp<Clock::duration>(remaining / 5, Clock::duration::zero(), std::chrono::seconds(1));
+  return Clock::now() + remaining - margin;
+}
+
+// One counted place among `max_concurrent`; never waits.
+class Slot {
+ public:
+  Slot(std::atomic<int>& in_flight, int max) : in_flight_(in_flight) {
+    int current = in_flight_.load();
+    while (current < max) {
+      if (in_flight_.compare_exchange_weak(current, current + 1)) {
+        acquired_ = true;
+        return;
+      }
+    }
+  }
+  ~Slot() {
+    if (acquired_) in_flight_.fetch_sub(1);
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  bool acquired() const { return acquired_; }
+
+ private:
+  std::atomic<int>& in_flight_;
+  bool acquired_ = false;
+};
+
+}  // namespace
+
+struct ScanServer::State {
+  explicit State(const ServerOptions& server_options) : options(server_options), log(server_options.log) {}
+
+  ServerOptions options;
+  DecisionLog log;
+  ServiceMetrics metrics;
+  std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<Scanner> owned_scanner;
+  std::atomic<const Scanner*> scanner{nullptr};
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> shutting_down{false};
+  // Last: destroyed first, while the metrics and counters it renders still exist.
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
+};
+
+// What one call is about, for its log line.
+struct CallInfo {
+  const char* rpc;
+  std::string peer;
+  std::string tenant;
+  Clock::time_point started = Clock::now();
+};
+
+class ScanServer::ScannerService final : public v1::Scanner::Service {
+ public:
+  explicit ScannerService(State& state) : state_(state) {}
+
+  grpc::Status Scan(grpc::ServerContext* context, const v1::ScanRequest* request, v1::ScanResponse* response) override {
+    CallInfo call{"Scan", context->peer(), {}};
+    const Scanner* scanner = nullptr;
+    if (grpc::Status refused = Admit(*context, call, scanner); !refused.ok()) return refused;
+    Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
+    if (!slot.acquired()) return Busy(*context, call);
+    if (grpc::Status refused = CheckRequest(call, *scanner, request->policy(), request->context());
+        !refused.ok()) {
+      return refused;
+    }
+    if (request->content().size() > state_.options.max_upload_bytes) {
+      return TooLarge(call, request->content().size());
+    }
+    ScanAndRespond(*context, call, *scanner, request->filename(), request->content_type(), request->context(),
+                   request->content(), *response);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ScanStream(grpc::ServerContext* context, grpc::ServerReader<v1::ScanChunk>* reader,
+                          v1::ScanResponse* response) override {
+    CallInfo call{"ScanStream", context->peer(), {}};
+    const Scanner* scanner = nullptr;
+    if (grpc::Status refused = Admit(*context, call, scanner); !refused.ok()) return refused;
+    // The slot is held while receiving too: it bounds the memory of uploads in progress.
+    Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
+    if (!slot.acquired()) return Busy(*context, call);
+
+    v1::ScanChunk chunk;
+    if (!reader->Read(&chunk) || !chunk.has_metadata()) {
+      if (context->IsCancelled()) return Cancelled(call);
+      return Refuse(call, Rejection::kInvalidArgument,
+                    grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first ScanChunk must carry metadata"));
+    }
+    const v1::ScanMetadata metadata = std::move(*chunk.mutable_metadata());
+    if (grpc::Status refused = CheckRequest(call, *scanner, metadata.policy(), metadata.context());
+        !refused.ok()) {
+      return refused;
+    }
+    const uint64_t cap = state_.options.max_upload_bytes;
+    if (metadata.has_size() && metadata.size() > cap) return TooLarge(call, metadata.size());
+
+    std::string content;
+    if (metadata.has_size()) content.reserve(metadata.size());
+    while (reader->Read(&chunk)) {
+      if (!chunk.has_data()) {
+        return Refuse(call, Rejection::kInvalidArgument,
+                      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "only the first ScanChunk may carry metadata"));
+      }
+      if (content.size() + chunk.data().size() > cap) return TooLarge(call, content.size() + chunk.data().size());
+      content += chunk.data();
+    }
+    // Read() also ends when the client cancels or its deadline passes: never scan half an upload.
+    if (context->IsCancelled()) return Cancelled(call);
+    if (metadata.has_size() && metadata.size() != content.size()) {
+      return Refuse(call, Rejection::kInvalidArgument,
+                    grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 fmt::format("metadata declared {} bytes, the stream carried {}", metadata.size(),
+                                             content.size())));
+    }
+    ScanAndRespond(*context, call, *scanner, metadata.filename(), metadata.content_type(), metadata.context(),
+                   content, *response);
+    return grpc::Status::OK;
+  }
+
+ private:
+  // Readiness and authentication, before anything is read.
+  grpc::Status Admit(grpc::ServerContext& context, CallInfo& call, const Scanner*& scanner) {
+    scanner = state_.scanner.load();
+    if (scanner == nullptr || state_.shutting_down.load()) {
+      return Refuse(call, Rejection::kNotReady,
+                    grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 scanner == nullptr ? "rules are still loading" : "the server is shutting down"));
+    }
+    std::optional<std::string_view> authorization;
+    const auto& metadata = context.client_metadata();
+    if (const auto it = metadata.find("authorization"); it != metadata.end()) {
+      authorization = std::string_view(it->second.data(), it->second.size());
+    }
+    std::string certificate_name;
+    if (const auto auth_context = context.auth_context(); auth_context && auth_context->IsPeerAuthenticated()) {
+      const auto names = auth_context->FindPropertyValues("x509_common_name");
+      if (!names.empty()) certificate_name.assign(names.front().data(), names.front().size());
+    }
+    AuthResult result = state_.auth->Check(authorization, PeerHost(call.peer), certificate_name);
+    if (!result.status.ok()) {
+      const Rejection rejection = result.reason == "locked_out"  ? Rejection::kLockedOut
+                                  : result.reason == "bad_token" ? Rejection::kBadToken
+                                                                 : Rejection::kMissingToken;
+      return Refuse(call, rejection, ToGrpc(result.status));
+    }
+    call.tenant = std::move(result.tenant);
+    return grpc::Status::OK;
+  }
+
+  // The policy must be the one this server applies; a claimed tenant must be the caller's.
+  grpc::Status CheckRequest(CallInfo& call, const Scanner& scanner, const std::string& policy,
+                            const v1::UploadContext& upload) {
+    if (!policy.empty() && policy != "default" && policy != scanner.policy_name()) {
+      return Refuse(call, Rejection::kInvalidArgument,
+                    grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 fmt::format("unknown policy \"{}\"; this server applies \"{}\"", policy,
+                                             scanner.policy_name())));
+    }
+    if (!upload.tenant().empty()) {
+      if (!call.tenant.empty() && upload.tenant() != call.tenant) {
+        return Refuse(call, Rejection::kPermissionDenied,
+                      grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                   "the request's tenant is not the tenant of the caller's credentials"));
+      }
+      // Without credentials that name a tenant, the claimed one is all there is; logged as such.
+      if (call.tenant.empty()) call.tenant = upload.tenant();
+    }
+    return grpc::Status::OK;
+  }
+
+  void ScanAndRespond(grpc::ServerContext& context, const CallInfo& call, const Scanner& scanner,
+                      const std::string& filename, const std::string& claimed_type, const v1::UploadContext& upload,
+                      std::string_view content, v1::ScanResponse& response) {
+    const ScanReport report =
+        scanner.Scan(filename, {reinterpret_cast<const uint8_t*>(content.data()), content.size()}, ScanDeadline(context));
+    ToProto(report, scanner.engines(), scanner.policy_name(), response);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call.started);
+    response.mutable_timings()->set_server_micros(static_cast<uint64_t>(elapsed.count()));
+    state_.metrics.RecordScan(report);
+
+    nlohmann::json deciding = nlohmann::json::array();
+    for (size_t index : report.deciding) deciding.push_back(report.findings[index].rule);
+    state_.log.Write("scan", {{"rpc", call.rpc},
+                              {"peer", call.peer},
+                              {"tenant", call.tenant},
+                              {"upload_id", upload.upload_id()},
+                              {"user_id", upload.user_id()},
+                              {"filename", filename},
+                              {"claimed_type", claimed_type},
+                              {"type", report.type.mime},
+                              {"size", report.size},
+                              {"sha256", report.sha256},
+                              {"verdict", ToString(report.verdict)},
+                              {"action", ToString(report.action)},
+                              {"deciding", std::move(deciding)},
+                              {"findings", report.findings.size()},
+                              {"policy", scanner.policy_name()},
+                              {"rules_version", report.rules_version},
+                              {"scan_ms", static_cast<double>(report.duration.count()) / 1000.0},
+                              {"duration_ms", static_cast<double>(elapsed.count()) / 1000.0}});
+  }
+
+  grpc::Status Busy(grpc::ServerContext& context, const CallInfo& call) {
+    context.AddTrailingMetadata("tollgate-retryable", "busy");
+    return Refuse(call, Rejection::kBusy,
+                  grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               fmt::format("busy: {} scans in flight, retry later", state_.options.max_concurrent)));
+  }
+
+  grpc::Status TooLarge(const CallInfo& call, uint64_t size) {
+    return Refuse(call, Rejection::kTooLarge,
+                  grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               fmt::format("upload of at least {} bytes is over the limit of {} bytes", size,
+                                           state_.options.max_upload_bytes)));
+  }
+
+  grpc::Status Cancelled(const CallInfo& call) {
+    return Refuse(call, Rejection::kCancelled,
+                  grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled or its deadline passed"));
+  }
+
+  grpc::Status Refuse(const CallInfo& call, Rejection rejection, grpc::Status status) {
+    state_.metrics.RecordRejection(rejection);
+    state_.log.Write("refused", {{"rpc", call.rpc},
+                                 {"peer", call.peer},
+                                 {"tenant", call.tenant},
+                                 {"reason", ToString(rejection)},
+                                 {"code", static_cast<int>(status.error_code())},
+                                 {"message", status.error_message()}});
+    return status;
+  }
+
+  State& state_;
+};
+
+StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& options) {
+  auto credentials = Credentials(options);
+  if (!credentials.ok()) return credentials.status();
+  const bool tls = !options.tls_cert_file.empty();
+  if (!tls) TOLLGATE_RETURN_IF_ERROR(CheckPlainTextAllowed(options.listen, "--listen", options.allow_insecure_remote));
+  if (options.max_concurrent == 0) return InvalidArgument("--max-concurrent must be at least 1");
+
+  std::unique_ptr<ScanServer> server(new ScanServer());
+  server->state_ = std::make_unique<State>(options);
+  State& state = *server->state_;
+  std::optional<TokenTable> tokens;
+  if (!options.token_file.empty()) {
+    auto table = TokenTable::Load(options.token_file);
+    if (!table.ok()) return table.status();
+    tokens = std::move(*table);
+  }
+  state.auth = std::make_unique<Authenticator>(std::move(tokens), Lockout::Options{5, options.lockout_period, 65'536});
+
+  std::string metrics_address;
+  if (!options.metrics_listen.empty()) {
+    TOLLGATE_RETURN_IF_ERROR(
+        CheckPlainTextAllowed(options.metrics_listen, "--metrics", options.allow_insecure_remote));
+    auto address = ParseHostPort(options.metrics_listen);
+    if (!address.ok()) return address.status();
+    auto endpoint = MetricsEndpoint::Start(*address, [&state] { return state.metrics.Render(state.in_flight.load()); });
+    if (!endpoint.ok()) return endpoint.status();
+    state.metrics_endpoint = std::move(*endpoint);
+    metrics_address = fmt::format("{}:{}", address->host, state.metrics_endpoint->port());
+  }
+
+  server->service_ = std::make_unique<ScannerService>(state);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<uint64_t>(options.max_message_bytes + kMessageOverhead, INT32_MAX)));
+  // gRPC's own thread pool is bounded too: calls beyond it get RESOURCE_EXHAUSTED from gRPC itself.
+  // Room is left above max_concurrent for the calls that are refused quickly and for health checks.
+  grpc::ResourceQuota quota("tollgate");
+  quota.SetMaxThreads(static_cast<int>(options.max_concurrent) * 2 + 16);
+  builder.SetResourceQuota(quota);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return Unavailable(fmt::format("cannot listen on {}{}", options.listen,
+                                   tls ? " (or the TLS certificate and key are not a valid pair)" : ""));
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(false);
+  health->SetServingStatus(kServiceName, false);
+
+  nlohmann::json fields = {{"address", options.listen}, {"port", server->port_}, {"tls", tls},
+                           {"client_certificates", !options.client_ca_file.empty()},
+                           {"tokens", state.auth->requires_token()}, {"max_concurrent", options.max_concurrent}};
+  if (!metrics_address.empty()) fields["metrics"] = metrics_address;
+  state.log.Write("listening", std::move(fields));
+  return server;
+}
+
+ScanServer::~ScanServer() { Shutdown(); }
+
+void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time) {
+  State& state = *state_;
+  state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
+  state.owned_scanner = std::move(scanner);
+  state.scanner.store(state.owned_scanner.get());
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kServiceName, true);
+  // Logged once it is true: whoever waits for this line may scan at once.
+  state.log.Write("serving", {{"rules_version", state.owned_scanner->rules_version()},
+                              {"policy", state.owned_scanner->policy_name()},
+                              {"rules_load_seconds", load_time.count()}});
+}
+
+void ScanServer::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    if (!server_) return;
+    State& state = *state_;
+    state.shutting_down.store(true);
+    state.log.Write("shutdown", {{"in_flight", state.in_flight.load()},
+                                 {"grace_ms", state.options.shutdown_grace.count()}});
+    // NOT_SERVING first, so load balancers stop sending; then drain.
+    server_->GetHealthCheckService()->Shutdown();
+    server_->Shutdown(std::chrono::system_clock::now() + state.options.shutdown_grace);
+    state.metrics_endpoint.reset();
+    state.log.Write("stopped", {{"in_flight", state.in_flight.load()}});
+  });
+}
+
+int ScanServer::metrics_port() const {
+  return state_->metrics_endpoint ? state_->metrics_endpoint->port() : 0;
+}
+
+std::string ScanServer::MetricsText() const { return state_->metrics.Render(state_->in_flight.load()); }
+
+}  // namespace tollgate::service

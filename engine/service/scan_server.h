@@ -1,0 +1,76 @@
+// The gRPC scanning service (`tollgate serve`): tollgate.v1.Scanner plus the standard health service
+// and server reflection, on the synchronous gRPC API.
+//
+// Start() listens at once with health NOT_SERVING (scans get UNAVAILABLE); SetScanner() hands over
+// the loaded rules and switches to SERVING. Every scan ends in a verdict; RPC errors are kept for
+// calls refused before scanning: authentication, limits, malformed requests. At most
+// `max_concurrent` calls receive or scan at a time; past that a call gets RESOURCE_EXHAUSTED at once
+// (with trailing metadata `tollgate-retryable: busy`), so nothing queues without bound. A client
+// deadline becomes the scan's deadline, less a margin for the reply (a fifth of the time left, at
+// most 1 s), so a scan cut short still reaches the client as VERDICT_INCOMPLETE. Shutdown()
+// reports NOT_SERVING, refuses new calls and lets calls in flight finish within `shutdown_grace`.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "tollgate/scanner.h"
+#include "tollgate/status.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace tollgate::service {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";  // port 0: any free port (see ScanServer::port)
+  std::string tls_cert_file, tls_key_file;
+  std::string client_ca_file;              // requires and verifies client certificates (mTLS)
+  std::string token_file;                  // see auth.h for the format
+  std::string metrics_listen;              // empty: no metrics endpoint
+  // Plain-text gRPC and the metrics endpoint listen only on loopback unless this is set.
+  bool allow_insecure_remote = false;
+  unsigned max_concurrent = std::max(1u, std::thread::hardware_concurrency());
+  uint64_t max_message_bytes = 4ull << 20;  // largest `content` of a unary Scan / one stream chunk
+  uint64_t max_upload_bytes = 256ull << 20;  // total bytes of one upload
+  std::chrono::seconds lockout_period{300};
+  std::chrono::milliseconds shutdown_grace{5000};
+  std::FILE* log = stderr;
+};
+
+class ScanServer {
+ public:
+  static StatusOr<std::unique_ptr<ScanServer>> Start(const ServerOptions& options);
+  ~ScanServer();
+  ScanServer(const ScanServer&) = delete;
+  ScanServer& operator=(const ScanServer&) = delete;
+
+  // Call once; the server serves with `scanner` until it is destroyed.
+  void SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time);
+  // Idempotent; returns when every call has finished or the grace period is over.
+  void Shutdown();
+
+  int port() const { return port_; }
+  int metrics_port() const;  // 0 without a metrics endpoint
+  std::string MetricsText() const;
+
+ private:
+  struct State;
+  class ScannerService;
+  ScanServer() = default;
+
+  std::unique_ptr<State> state_;
+  std::unique_ptr<ScannerService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::once_flag shutdown_once_;
+};
+
+}  // namespace tollgate::service
