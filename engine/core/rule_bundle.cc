@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "sha256.h"
@@ -43,6 +44,21 @@ Status HashFile(const std::string& engine, const std::string& path, Sha256& hash
   return Status::Ok();
 }
 
+// The version a signed bundle's manifest.json names (rules/updater/bundle.h), "" without a manifest.
+StatusOr<std::string> ManifestVersion(const fs::path& bundle_dir) {
+  const fs::path path = bundle_dir / "manifest.json";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  const nlohmann::json manifest = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json* version = manifest.is_object() && manifest.contains("version") ? &manifest["version"] : nullptr;
+  const std::string* text = version != nullptr ? version->get_ptr<const std::string*>() : nullptr;
+  if (text == nullptr || text->empty() || text->size() > 64 || text->find_first_not_of("0123456789.") != std::string::npos) {
+    return InvalidArgument(path.string() + ": no valid \"version\" (dot-separated numbers)");
+  }
+  return *text;
+}
+
 }  // namespace
 
 StatusOr<RuleFiles> ResolveRuleFiles(const std::string& bundle_dir,
@@ -50,6 +66,8 @@ StatusOr<RuleFiles> ResolveRuleFiles(const std::string& bundle_dir,
                                      const std::vector<std::string>& engines) {
   std::error_code ec;
   if (!fs::is_directory(bundle_dir, ec)) return NotFound("rule bundle folder not found: " + bundle_dir);
+  auto manifest_version = ManifestVersion(bundle_dir);
+  if (!manifest_version.ok()) return manifest_version.status();
   RuleFiles rules;
   for (const std::string& engine : engines) {
     auto files = ListEngineFolder(fs::path(bundle_dir) / engine);
@@ -66,7 +84,8 @@ StatusOr<RuleFiles> ResolveRuleFiles(const std::string& bundle_dir,
   for (const auto& [engine, files] : rules.files_by_engine) {
     for (const std::string& path : files) TOLLGATE_RETURN_IF_ERROR(HashFile(engine, path, hash));
   }
-  rules.version = "sha256:" + hash.HexDigest().substr(0, 16);
+  // A signed bundle's own version leads, so every verdict names the bundle that produced it.
+  rules.version = (manifest_version->empty() ? "" : *manifest_version + "+") + "sha256:" + hash.HexDigest().substr(0, 16);
   return rules;
 }
 

@@ -12,7 +12,9 @@ namespace tollgate {
 
 struct RuleFiles {
   std::map<std::string, std::vector<std::string>> files_by_engine;  // sorted, stable
-  std::string version;  // "sha256:<16 hex>" over every file's engine, name and content
+  // "sha256:<16 hex>" over every file's engine, name and content; a bundle with a manifest.json
+  // (a signed bundle, rules/updater/bundle.h) prefixes its version: "2025.11.28.1+sha256:<16 hex>".
+  std::string version;
 };
 
 // `engines` names the engine folders to look for. A missing bundle folder is an error; a missing or
