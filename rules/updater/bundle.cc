@@ -9,14 +9,10 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 
 #include "file_util.h"
 #include "sha256.h"
