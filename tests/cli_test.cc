@@ -12,15 +12,6 @@ namespace {
 
 const std::string kTollgate = TOLLGATE_EXECUTABLE;
 
-std::vector<nlohmann::json> JsonLines(const std::string& output) {
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(output);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-  }
-  return lines;
-}
-
 using FindingKey = std::tuple<std::string, std::string, std::string>;  // engine, rule, object
 
 std::multiset<FindingKey> FindingKeys(const nlohmann::json& findings) {

@@ -15,15 +15,6 @@ using namespace std::chrono_literals;
 
 const std::string kTollgate = TOLLGATE_EXECUTABLE;
 
-std::vector<nlohmann::json> JsonLines(const std::string& output) {
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(output);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-  }
-  return lines;
-}
-
 // Drops what depends on timing.
 nlohmann::json Timeless(nlohmann::json line) {
   line.erase("duration_ms");
