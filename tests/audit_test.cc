@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "file_size_limit.h"
 #include "test_support.h"
 #include "tollgate/audit/checkpoint_key.h"
 #include "tollgate/audit/events.h"
@@ -24,6 +25,7 @@ namespace tollgate::audit {
 namespace {
 
 namespace fs = std::filesystem;
+using tollgate::testing::FileSizeLimit;
 using tollgate::testing::ReadFile;
 using tollgate::testing::RunCommand;
 using tollgate::testing::TempDir;
@@ -605,6 +607,42 @@ TEST(AuditLogTest, TornRecordFromACrashIsAcknowledgedOnRestart) {
   EXPECT_FALSE(result.problem.has_value()) << result.problem->message;
 }
 
+TEST(AuditLogTest, AFailedWriteFailsEveryLaterAppendAndTheNextStartRecovers) {
+  TempDir temp;
+  const fs::path dir = temp.path() / "audit";
+  TestClock clock;
+  clock.Set("2025-09-09T09:00:00Z");
+  {
+    auto log = OpenLog(Options(dir, clock));
+    ASSERT_TRUE(log);
+    AppendOk(*log, TestVerdict("kept", true));
+    const fs::path file = LogFiles(dir)[0];
+    {
+      // The write is cut short 25 bytes into the record, as on a full disk.
+      FileSizeLimit limit(fs::file_size(file) + 25);
+      const auto cut = log->Append(TestVerdict("cut-short", true));
+      EXPECT_FALSE(cut.ok());
+      EXPECT_NE(cut.status().message().find("write failed"), std::string::npos) << cut.status().ToString();
+    }
+    // Room again, but the log does not go on after a record that may be torn.
+    const auto after = log->Append(TestVerdict("after", true));
+    EXPECT_FALSE(after.ok());
+    EXPECT_FALSE(log->Close().ok());
+    ExpectProblem(Verify(dir), file, Lines(file).size() + 1, SeqOf(Lines(file).back()), "ends inside a record");
+  }
+  auto log = OpenLog(Options(dir, clock));
+  ASSERT_TRUE(log);
+  AppendOk(*log, TestVerdict("recovered", false));
+  ASSERT_TRUE(log->Close().ok());
+  const std::vector<fs::path> files = LogFiles(dir);
+  ASSERT_EQ(files.size(), 2u);
+  const auto header = nlohmann::json::parse(Lines(files[1])[0]);
+  EXPECT_EQ(header["reason"], "recovery");
+  EXPECT_EQ(header["torn_bytes"], 25);
+  const VerifyResult result = Verify(dir);
+  EXPECT_FALSE(result.problem.has_value()) << Describe(result);
+}
+
 TEST(AuditLogTest, ConcurrentAppendersKeepOneChain) {
   TempDir temp;
   LogOptions options;
@@ -734,7 +772,7 @@ TEST(AuditLogTest, ReportSummarizesBlocksRefusalsAndRuleChanges) {
   EXPECT_EQ(summary->refused_by_tenant, (std::map<std::string, uint64_t>{{"(none)", 2}, {"acme", 1}}));
   ASSERT_EQ(summary->rule_changes.size(), 2u);
   EXPECT_EQ(summary->rule_changes[0]["type"], "rules_update");
-  EXPECT_EQ(summary->rule_changes[0]["rules_version"], "rules-2");
+  EXPECT_EQ(summary->rule_changes[0]["version"], "rules-2");
   EXPECT_EQ(summary->rule_changes[1]["type"], "rules_refused");
   EXPECT_EQ(summary->server_starts, 1u);
   EXPECT_EQ(summary->server_stops, 1u);

@@ -347,6 +347,55 @@ TEST_F(RulesUpdateTest, RollbackReturnsToThePreviousVersionAndWithdrawsTheCurren
   ExpectVersionOneStillServes();
 }
 
+TEST_F(RulesUpdateTest, UpdatesRollbacksAndRefusalsGoToTheAuditLog) {
+  const fs::path audit_key = work_.path() / "audit.key";
+  ASSERT_EQ(RunCommand("openssl genpkey -algorithm ed25519 -out " + audit_key.string() + " && chmod 0400 " +
+                       audit_key.string())
+                .exit_code,
+            0);
+  const fs::path audit_dir = work_.path() / "audit";
+  const std::string audit = " --audit-dir " + audit_dir.string() + " --audit-key " + audit_key.string();
+  for (const std::string version : {"1", "2"}) {
+    const fs::path bundle = MakeBundle("bundle-" + version);
+    ASSERT_EQ(Sign(bundle, version).exit_code, 0);
+    const CommandResult update = Tollgate("rules update --from " + bundle.string() + " --pubkey " + Key("public.pem") +
+                                          " --store " + store().string() + " --corpus " + corpus().string() + audit);
+    ASSERT_EQ(update.exit_code, 0) << update.output;
+  }
+  const CommandResult downgrade = Tollgate("rules update --from " + (work_.path() / "bundle-1").string() + " --pubkey " +
+                                           Key("public.pem") + " --store " + store().string() + " --no-corpus" + audit);
+  EXPECT_EQ(downgrade.exit_code, 14) << downgrade.output;
+  const CommandResult rollback = Tollgate("rules rollback --store " + store().string() + audit);
+  EXPECT_EQ(rollback.exit_code, 0) << rollback.output;
+
+  const CommandResult report = RunCommand(kTollgate + " audit report --json " + audit_dir.string());
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  const nlohmann::json changes = nlohmann::json::parse(report.output)["rule_changes"];
+  ASSERT_EQ(changes.size(), 4u) << changes.dump();
+  EXPECT_EQ(changes[0]["type"], "rules_update");
+  EXPECT_EQ(changes[0]["version"], "1");
+  EXPECT_EQ(changes[0]["previous_version"], "none");
+  EXPECT_EQ(changes[1]["type"], "rules_update");
+  EXPECT_EQ(changes[1]["version"], "2");
+  EXPECT_EQ(changes[1]["previous_version"], "1");
+  EXPECT_EQ(changes[2]["type"], "rules_refused");
+  EXPECT_NE(changes[2]["detail"].get<std::string>().find("not newer: version 1 is older than the active version 2"),
+            std::string::npos)
+      << changes[2].dump();
+  EXPECT_EQ(changes[3]["type"], "rules_rollback");
+  EXPECT_EQ(changes[3]["version"], "1");
+  EXPECT_EQ(changes[3]["previous_version"], "2");
+
+  // An audit log that cannot be opened stops the update before it changes anything.
+  fs::permissions(audit_key, fs::perms::owner_read | fs::perms::others_read);
+  const fs::path bundle = MakeBundle("bundle-3");
+  ASSERT_EQ(Sign(bundle, "3").exit_code, 0);
+  const CommandResult refused = Tollgate("rules update --from " + bundle.string() + " --pubkey " + Key("public.pem") +
+                                         " --store " + store().string() + " --no-corpus" + audit);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_EQ(ActiveVersion(), "active: 1");
+}
+
 TEST_F(RulesUpdateTest, KeepsTheLastNVersions) {
   for (const char* version : {"1", "2", "3", "4"}) Install(version);
   EXPECT_EQ(Tollgate("rules status --store " + store().string()).output,

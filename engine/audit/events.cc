@@ -53,11 +53,9 @@ Event RefusedEvent(const Caller& caller, std::string_view reason, int code, std:
   return {EventType::kRefused, std::move(fields), true};
 }
 
-Event RulesEvent(EventType type, std::string_view rules_version, std::string_view previous_version,
+Event RulesEvent(EventType type, std::string_view version, std::string_view previous_version,
                  std::string_view detail) {
-  return {type,
-          {{"rules_version", rules_version}, {"previous_version", previous_version}, {"detail", detail}},
-          true};
+  return {type, {{"version", version}, {"previous_version", previous_version}, {"detail", detail}}, true};
 }
 
 std::string LocalUser() {

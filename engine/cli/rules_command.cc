@@ -6,9 +6,11 @@
 #include <optional>
 #include <string>
 
+#include "audit_flags.h"
 #include "bundle.h"
 #include "signing.h"
 #include "store.h"
+#include "tollgate/audit/events.h"
 #include "updater.h"
 
 namespace tollgate::cli {
@@ -21,6 +23,7 @@ struct RulesOptions {
   size_t keep = 3;
   uint64_t max_bundle_mb = rules::FetchOptions().max_bytes >> 20;
   rules::FetchOptions fetch;
+  AuditFlags audit;  // update and rollback record what they did, or why they refused
 };
 
 // Prints why `command` did not succeed and returns its exit code.
@@ -28,6 +31,26 @@ int Refused(std::string_view command, const rules::Outcome& outcome) {
   const bool refusal = rules::ExitCode(outcome.reason()) >= 10;
   fmt::print(stderr, "tollgate rules {}: {}{}\n", command, refusal ? "refused: " : "", outcome.ToString());
   return rules::ExitCode(outcome.reason());
+}
+
+// Records an update, rollback or refusal in the audit log, if there is one, and closes it. Returns
+// `exit_code`, or an operational error's when the record cannot be written.
+int Record(std::string_view command, audit::AuditLog* log, const audit::Event& event, int exit_code) {
+  if (log == nullptr) return exit_code;
+  auto recorded = log->Append(event);
+  const Status status = recorded.ok() ? log->Close() : recorded.status();
+  if (status.ok()) return exit_code;
+  return Refused(command, rules::Outcome(rules::Reason::kOperational, "audit log: " + status.message()));
+}
+
+// Prints why `command` on `target` was refused, records it, and returns the exit code.
+int RefusedAndRecorded(std::string_view command, std::string_view target, audit::AuditLog* log,
+                       const rules::Outcome& outcome) {
+  const int exit_code = Refused(command, outcome);
+  return Record(command, log,
+                audit::RulesEvent(audit::EventType::kRulesRefused, "", "",
+                                  fmt::format("{} {}: {}", command, target, outcome.ToString())),
+                exit_code);
 }
 
 int RunKeygen(const RulesOptions& options) {
@@ -64,6 +87,9 @@ int RunVerify(const RulesOptions& options) {
 }
 
 int RunUpdate(const RulesOptions& options) {
+  // Opened first: an update that could not be recorded is not made.
+  auto log = OpenAuditLog(options.audit);
+  if (!log.ok()) return Refused("update", rules::Outcome::From(log.status()));
   rules::UpdateOptions update;
   update.source = options.source;
   update.public_key = options.public_key;
@@ -82,25 +108,36 @@ int RunUpdate(const RulesOptions& options) {
     std::fflush(stdout);
   };
   auto result = rules::UpdateStore(update);
-  if (!result.ok()) return Refused("update", result.outcome());
+  if (!result.ok()) return RefusedAndRecorded("update", options.source, log->get(), result.outcome());
   if (result->already_active) {
     fmt::print("tollgate rules update: version {} is active already; nothing to do\n", result->version.text());
     return 0;
   }
+  const std::string previous = result->previous ? result->previous->text() : "none";
   fmt::print("tollgate rules update: published {} (previous: {}); verdicts now report rules_version {}\n",
-             result->version.text(), result->previous ? result->previous->text() : "none", result->rules_version);
-  return 0;
+             result->version.text(), previous, result->rules_version);
+  return Record("update", log->get(),
+                audit::RulesEvent(audit::EventType::kRulesUpdate, result->version.text(), previous,
+                                  fmt::format("from {} into {}; rules_version {}", options.source, options.store,
+                                              result->rules_version)),
+                0);
 }
 
 int RunRollback(const RulesOptions& options) {
+  auto log = OpenAuditLog(options.audit);
+  if (!log.ok()) return Refused("rollback", rules::Outcome::From(log.status()));
   auto store = rules::Store::Open(options.store);
-  if (!store.ok()) return Refused("rollback", store.outcome());
+  if (!store.ok()) return RefusedAndRecorded("rollback", options.store, log->get(), store.outcome());
   const std::optional<rules::BundleVersion> was = store->active();
   auto now = store->Rollback();
-  if (!now.ok()) return Refused("rollback", now.outcome());
+  if (!now.ok()) return RefusedAndRecorded("rollback", options.store, log->get(), now.outcome());
+  const std::string withdrawn = was ? was->text() : "?";
   fmt::print("tollgate rules rollback: {} is active again; {} is withdrawn and will not be installed again\n",
-             now->text(), was ? was->text() : "?");
-  return 0;
+             now->text(), withdrawn);
+  return Record("rollback", log->get(),
+                audit::RulesEvent(audit::EventType::kRulesRollback, now->text(), withdrawn,
+                                  fmt::format("in {}; {} is withdrawn", options.store, withdrawn)),
+                0);
 }
 
 int RunStatus(const RulesOptions& options) {
@@ -159,11 +196,13 @@ void AddRulesCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingFile);
   update->add_option("--max-bundle-mb", options->max_bundle_mb, "Largest bundle to download or unpack, MiB")
       ->capture_default_str();
+  AddAuditFlags(*update, options->audit);
   update->callback([options, &exit_code] { exit_code = RunUpdate(*options); });
 
   CLI::App* rollback = rules->add_subcommand(
       "rollback", "Make the previous kept version active again; the current one is withdrawn");
   rollback->add_option("--store", options->store, "Rules store folder")->required()->check(CLI::ExistingDirectory);
+  AddAuditFlags(*rollback, options->audit);
   rollback->callback([options, &exit_code] { exit_code = RunRollback(*options); });
 
   CLI::App* status = rules->add_subcommand("status", "Show the active and installed versions of a rules store");

@@ -13,10 +13,12 @@
 #include <optional>
 #include <thread>
 
+#include "audit_flags.h"
 #include "convert.h"
 #include "human_output.h"
 #include "scan_client.h"
 #include "scanner_flags.h"
+#include "tollgate/audit/events.h"
 #include "tollgate/report_json.h"
 #include "tollgate/scanner.h"
 
@@ -27,6 +29,7 @@ namespace {
 struct ScanOptions {
   std::vector<std::string> paths;
   ScannerFlags scanner;
+  AuditFlags audit;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   bool json = false;
   service::ClientOptions remote;  // target set: scan with a `tollgate serve` instead of locally
@@ -177,14 +180,37 @@ int ScanAndReport(const ScanOptions& options, const ScanOne& scan_one, const std
 }
 
 int RunLocalScan(const ScanOptions& options) {
+  auto audit_log = OpenAuditLog(options.audit);
+  if (!audit_log.ok()) {
+    fmt::print(stderr, "tollgate: cannot open the audit log: {}\n", audit_log.status().ToString());
+    return 2;
+  }
   auto scanner = Scanner::Create(ToScannerOptions(options.scanner));
   if (!scanner.ok()) {
     fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
     return 2;
   }
-  return ScanAndReport(
-      options, [&](const std::string& path) { return (*scanner)->ScanFile(path); },
+  const audit::Caller caller{"cli", audit::LocalUser(), {}, {}, {}};
+  const int exit_code = ScanAndReport(
+      options,
+      [&](const std::string& path) -> StatusOr<ScanReport> {
+        auto report = (*scanner)->ScanFile(path);
+        if (!report.ok() || !*audit_log) return report;
+        // Recorded before it is printed: a verdict the audit log cannot hold is an error, not a verdict.
+        auto recorded = (*audit_log)->Append(audit::VerdictEvent(caller, path, *report, (*scanner)->policy_name()));
+        if (!recorded.ok()) {
+          return Status(recorded.status().code(), "not recorded in the audit log: " + recorded.status().message());
+        }
+        return report;
+      },
       [&] { return IdentityOf(**scanner); });
+  if (*audit_log) {
+    if (Status closed = (*audit_log)->Close(); !closed.ok()) {
+      fmt::print(stderr, "tollgate: the audit log could not be closed cleanly: {}\n", closed.ToString());
+      return 2;
+    }
+  }
+  return exit_code;
 }
 
 // The same output and exit codes as a local scan; the server's rules, policy and limits apply.
@@ -232,6 +258,8 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
                                          "Scan with a `tollgate serve` at HOST:PORT instead of locally (its rules, "
                                          "policy and limits apply; --scan-timeout-ms is the time per file)");
   for (CLI::Option* flag : engine_flags) flag->excludes(remote);
+  // A remote scan's verdicts are the server's to record.
+  AddAuditFlags(*scan, options->audit)->excludes(remote);
   scan->add_option("--tls-ca", options->remote.tls_ca_file, "With --remote: use TLS, trusting this CA certificate")
       ->check(CLI::ExistingFile)
       ->needs(remote);

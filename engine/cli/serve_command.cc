@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "audit_flags.h"
 #include "scan_server.h"
 #include "scanner_flags.h"
 
@@ -17,6 +18,7 @@ namespace {
 struct ServeOptions {
   service::ServerOptions server;
   ScannerFlags scanner;
+  AuditFlags audit;
   uint64_t max_message_mb = server.max_message_bytes >> 20;
   uint64_t max_upload_mb = server.max_upload_bytes >> 20;
   uint64_t lockout_seconds = static_cast<uint64_t>(server.lockout_period.count());
@@ -72,6 +74,13 @@ int RunServe(ServeOptions& options) {
   options.server.max_upload_bytes = options.max_upload_mb << 20;
   options.server.lockout_period = std::chrono::seconds(options.lockout_seconds);
   options.server.shutdown_grace = std::chrono::milliseconds(options.shutdown_grace_ms);
+  // Opened first, so a server that cannot keep its audit log never answers a call.
+  auto audit_log = OpenAuditLog(options.audit);
+  if (!audit_log.ok()) {
+    fmt::print(stderr, "tollgate: cannot open the audit log: {}\n", audit_log.status().ToString());
+    return 2;
+  }
+  options.server.audit = audit_log->get();
   auto server = service::ScanServer::Start(options.server);
   if (!server.ok()) {
     fmt::print(stderr, "tollgate: cannot serve: {}\n", server.status().ToString());
@@ -89,6 +98,12 @@ int RunServe(ServeOptions& options) {
     stop.Wait();
   }
   (*server)->Shutdown();
+  if (*audit_log) {
+    if (Status closed = (*audit_log)->Close(); !closed.ok()) {
+      fmt::print(stderr, "tollgate: the audit log could not be closed cleanly: {}\n", closed.ToString());
+      return 2;
+    }
+  }
   return 0;
 }
 
@@ -130,6 +145,7 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "On SIGTERM/SIGINT, how long calls in flight may take to finish")
       ->capture_default_str();
   AddScannerFlags(*serve, options->scanner);
+  AddAuditFlags(*serve, options->audit);
   serve->callback([options, &exit_code] { exit_code = RunServe(*options); });
 }
 

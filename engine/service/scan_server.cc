@@ -11,6 +11,8 @@
 #include "decision_log.h"
 #include "metrics.h"
 #include "text_file.h"
+#include "tollgate/audit/events.h"
+#include "tollgate/audit/log_writer.h"
 #include "tollgate/v1/scanner.grpc.pb.h"
 
 namespace tollgate::service {
@@ -102,6 +104,16 @@ class Slot {
 struct ScanServer::State {
   explicit State(const ServerOptions& server_options) : options(server_options), log(server_options.log) {}
 
+  // Appends to the audit log, if there is one; a record it cannot hold is also reported in the
+  // decision log, and the caller decides whether to go on.
+  bool Audit(const audit::Event& event) {
+    if (options.audit == nullptr) return true;
+    auto recorded = options.audit->Append(event);
+    if (recorded.ok()) return true;
+    log.Write("audit_failed", {{"type", audit::ToString(event.type)}, {"error", recorded.status().ToString()}});
+    return false;
+  }
+
   ServerOptions options;
   DecisionLog log;
   ServiceMetrics metrics;
@@ -139,9 +151,8 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     if (request->content().size() > state_.options.max_upload_bytes) {
       return TooLarge(call, request->content().size());
     }
-    ScanAndRespond(*context, call, *scanner, request->filename(), request->content_type(), request->context(),
-                   request->content(), *response);
-    return grpc::Status::OK;
+    return ScanAndRespond(*context, call, *scanner, request->filename(), request->content_type(), request->context(),
+                          request->content(), *response);
   }
 
   grpc::Status ScanStream(grpc::ServerContext* context, grpc::ServerReader<v1::ScanChunk>* reader,
@@ -185,9 +196,8 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                                  fmt::format("metadata declared {} bytes, the stream carried {}", metadata.size(),
                                              content.size())));
     }
-    ScanAndRespond(*context, call, *scanner, metadata.filename(), metadata.content_type(), metadata.context(),
-                   content, *response);
-    return grpc::Status::OK;
+    return ScanAndRespond(*context, call, *scanner, metadata.filename(), metadata.content_type(), metadata.context(),
+                          content, *response);
   }
 
  private:
@@ -241,11 +251,16 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     return grpc::Status::OK;
   }
 
-  void ScanAndRespond(grpc::ServerContext& context, const CallInfo& call, const Scanner& scanner,
-                      const std::string& filename, const std::string& claimed_type, const v1::UploadContext& upload,
-                      std::string_view content, v1::ScanResponse& response) {
+  grpc::Status ScanAndRespond(grpc::ServerContext& context, const CallInfo& call, const Scanner& scanner,
+                              const std::string& filename, const std::string& claimed_type,
+                              const v1::UploadContext& upload, std::string_view content, v1::ScanResponse& response) {
     const ScanReport report =
         scanner.Scan(filename, {reinterpret_cast<const uint8_t*>(content.data()), content.size()}, ScanDeadline(context));
+    // Recorded before the verdict leaves the server: one the audit log cannot hold is not returned.
+    if (!state_.Audit(audit::VerdictEvent({call.rpc, call.peer, call.tenant, upload.upload_id(), upload.user_id()},
+                                          filename, report, scanner.policy_name()))) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the verdict cannot be recorded in the audit log");
+    }
     ToProto(report, scanner.engines(), scanner.policy_name(), response);
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call.started);
     response.mutable_timings()->set_server_micros(static_cast<uint64_t>(elapsed.count()));
@@ -271,6 +286,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                               {"rules_version", report.rules_version},
                               {"scan_ms", static_cast<double>(report.duration.count()) / 1000.0},
                               {"duration_ms", static_cast<double>(elapsed.count()) / 1000.0}});
+    return grpc::Status::OK;
   }
 
   grpc::Status Busy(grpc::ServerContext& context, const CallInfo& call) {
@@ -300,6 +316,9 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                                  {"reason", ToString(rejection)},
                                  {"code", static_cast<int>(status.error_code())},
                                  {"message", status.error_message()}});
+    // Refused either way; an audit failure is in the decision log.
+    state_.Audit(audit::RefusedEvent({call.rpc, call.peer, call.tenant, {}, {}}, ToString(rejection),
+                                     static_cast<int>(status.error_code()), status.error_message()));
     return status;
   }
 
@@ -370,6 +389,17 @@ ScanServer::~ScanServer() { Shutdown(); }
 void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time) {
   State& state = *state_;
   state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
+  // Before the first verdict can be recorded.
+  state.Audit({audit::EventType::kServerStart,
+               {{"address", state.options.listen},
+                {"port", port_},
+                {"tls", !state.options.tls_cert_file.empty()},
+                {"client_certificates", !state.options.client_ca_file.empty()},
+                {"tokens", state.auth->requires_token()},
+                {"rules_version", scanner->rules_version()},
+                {"policy", scanner->policy_name()},
+                {"rules_load_seconds", load_time.count()}},
+               true});
   state.owned_scanner = std::move(scanner);
   state.scanner.store(state.owned_scanner.get());
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
@@ -393,6 +423,10 @@ void ScanServer::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() + state.options.shutdown_grace);
     state.metrics_endpoint.reset();
     state.log.Write("stopped", {{"in_flight", state.in_flight.load()}});
+    // After the drain: nothing is recorded after it.
+    state.Audit({audit::EventType::kServerStop,
+                 {{"in_flight", state.in_flight.load()}, {"grace_ms", state.options.shutdown_grace.count()}},
+                 true});
   });
 }
 

@@ -27,6 +27,10 @@ namespace grpc {
 class Server;
 }
 
+namespace tollgate::audit {
+class AuditLog;
+}
+
 namespace tollgate::service {
 
 struct ServerOptions {
@@ -43,6 +47,10 @@ struct ServerOptions {
   std::chrono::seconds lockout_period{300};
   std::chrono::milliseconds shutdown_grace{5000};
   std::FILE* log = stderr;
+  // The tamper-evident audit log (engine/audit), owned by the caller and outliving the server: every
+  // verdict is appended before it is returned (a verdict that cannot be recorded is not returned:
+  // UNAVAILABLE), and every refused call, server start (SetScanner) and stop (Shutdown) is recorded.
+  audit::AuditLog* audit = nullptr;
 };
 
 class ScanServer {

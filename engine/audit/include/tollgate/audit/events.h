@@ -29,9 +29,9 @@ Event VerdictEvent(const Caller& caller, std::string_view filename, const ScanRe
 // "invalid_argument", ...), code (gRPC status code), message.
 Event RefusedEvent(const Caller& caller, std::string_view reason, int code, std::string_view message);
 
-// rules_update / rules_rollback / rules_refused: rules_version (the one now active, or the one
-// refused), previous_version, detail.
-Event RulesEvent(EventType type, std::string_view rules_version, std::string_view previous_version,
+// rules_update / rules_rollback / rules_refused: version (the bundle version now active; empty for a
+// refusal that names none), previous_version, detail (source, store, rules_version or the reason).
+Event RulesEvent(EventType type, std::string_view version, std::string_view previous_version,
                  std::string_view detail);
 
 // The local user running this process: "uid 1000 (alice)".
