@@ -129,7 +129,7 @@ class TypeCheckDetector final : public Detector {
         out.Add(Heuristic("Tollgate.Type.Script", Severity::kMedium, object, "." + last + " script"));
       }
     }
-    // U+202E RIGHT-TO-LEFT OVERRIDE makes "invoice‮fdp.exe" display as "invoiceexe.pdf".
+    // U+202E RIGHT-TO-LEFT OVERRIDE makes "invoice" U+202E "fdp.exe" display as "invoiceexe.pdf".
     if (name.find("\xE2\x80\xAE") != std::string_view::npos) {
       out.Add(Heuristic("Tollgate.Name.RightToLeftOverride", Severity::kHigh, object,
                         "the name contains a right-to-left override"));
