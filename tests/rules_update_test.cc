@@ -4,10 +4,19 @@
 #include <sys/file.h>
 
 #include <fcntl.h>
-#include <nlohmann/json.hpp>
-#include <sstream>
+#include <fmt/format.h>
 
-#include "test_support.h"
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "convert.h"
+#include "scan_client.h"
+#include "service_test_support.h"
 
 namespace tollgate::testing {
 namespace {
@@ -116,6 +125,8 @@ class RulesUpdateTest : public ::testing::Test {
     EXPECT_EQ(verdict, "malicious");
     EXPECT_FALSE(fs::exists(store() / "versions/2"));
   }
+
+  void HotReloadUnderContinuousScans(const std::string& mode);
 
   static TempDir* keys_;
   TempDir work_;
@@ -332,6 +343,8 @@ TEST_F(RulesUpdateTest, RollbackReturnsToThePreviousVersionAndWithdrawsTheCurren
   const CommandResult rollback = Tollgate("rules rollback --store " + store().string());
   EXPECT_EQ(rollback.exit_code, 0) << rollback.output;
   EXPECT_EQ(rollback.output, "tollgate rules rollback: 1 is active again; 2 is withdrawn and will not be installed again\n");
+  EXPECT_FALSE(fs::exists(store() / "compiled/2"));
+  EXPECT_TRUE(fs::exists(store() / "compiled/1/hyperscan.db"));
   EXPECT_EQ(ScanWithStore(MarkerSample("A")).second, "clean");
   // A timer re-running the same source must not bring the withdrawn version back.
   const CommandResult again = Update(work_.path() / "bundle-2");
@@ -400,6 +413,13 @@ TEST_F(RulesUpdateTest, KeepsTheLastNVersions) {
   for (const char* version : {"1", "2", "3", "4"}) Install(version);
   EXPECT_EQ(Tollgate("rules status --store " + store().string()).output,
             "active: 4\ninstalled: 2\ninstalled: 3\ninstalled: 4 (active)\n");
+  // Each kept version's compiled Hyperscan database goes with it; the pruned one's is deleted.
+  std::vector<std::string> compiled;
+  for (const auto& entry : fs::directory_iterator(store() / "compiled")) {
+    if (fs::exists(entry.path() / "hyperscan.db")) compiled.push_back(entry.path().filename().string());
+  }
+  std::sort(compiled.begin(), compiled.end());
+  EXPECT_EQ(compiled, (std::vector<std::string>{"2", "3", "4"}));
 }
 
 TEST_F(RulesUpdateTest, AnUpdateWhileAnotherHoldsTheLockIsRefusedAsBusy) {
@@ -437,6 +457,144 @@ TEST_F(RulesUpdateTest, TheGeneratedCorpusDoesNotRegressWithTheShippedRulesSigne
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("none changed between clean and not clean against the shipped rules"), std::string::npos)
       << result.output;
+}
+
+TEST_F(RulesUpdateTest, ServeSwapsRulesUnderContinuousScansWithoutFailingACall) {
+  HotReloadUnderContinuousScans("overlap");
+}
+
+// The same with the running rules released before the next are built: scans wait instead of failing.
+TEST_F(RulesUpdateTest, ServeDrainsForAReloadWithoutFailingACall) { HotReloadUnderContinuousScans("drain"); }
+
+// A running `tollgate serve --rules-store --reload-mode MODE` follows the store while clients scan
+// without pause: three updates, two refused bundles and one rollback. No call fails, every verdict
+// matches exactly the rules of the one version it reports, and a new rule detects its sample within
+// 5 s of `update` returning.
+void RulesUpdateTest::HotReloadUnderContinuousScans(const std::string& mode) {
+  std::map<std::string, std::set<std::string>> markers_of;  // rules_version -> markers it detects
+  markers_of[Install("1")] = {};
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--rules-store", store().string(), "--max-concurrent", "16",
+                      "--reload-mode", mode});
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << serve.Log();
+  ASSERT_TRUE(serve.WaitForEvent("serving")) << serve.Log();
+  service::ClientOptions client_options;
+  client_options.target = fmt::format("127.0.0.1:{}", port);
+  auto connected = service::ScanClient::Connect(client_options);
+  ASSERT_TRUE(connected.ok()) << connected.status().ToString();
+  const service::ScanClient& client = **connected;
+
+  struct Result {
+    std::string sample, rules_version, verdict;
+    std::set<std::string> rules;
+  };
+  const std::vector<std::string> samples = {"A", "B", "C", "letter", "eicar"};
+  auto content_of = [](const std::string& sample) {
+    return sample == "letter" ? std::string("Dear team, the meeting moves to Tuesday.\n")
+           : sample == "eicar" ? std::string(kEicar)
+                               : MarkerSample(sample);
+  };
+  auto scan = [&](const std::string& sample) -> std::optional<Result> {
+    auto response = client.Scan(sample + ".txt", content_of(sample));
+    if (!response.ok()) return std::nullopt;
+    const ScanReport report = service::FromProto(*response);
+    Result result{sample, report.rules_version, std::string(ToString(report.verdict)), {}};
+    for (const Finding& finding : report.findings) result.rules.insert(finding.rule);
+    return result;
+  };
+
+  std::mutex mutex;
+  std::vector<Result> results;
+  std::vector<std::string> failures;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> scanners;
+  for (int t = 0; t < 3; ++t) {
+    scanners.emplace_back([&, t] {
+      for (size_t i = static_cast<size_t>(t); !stop.load(); ++i) {
+        const std::string& sample = samples[i % samples.size()];
+        auto result = scan(sample);
+        std::lock_guard lock(mutex);
+        if (result) {
+          results.push_back(std::move(*result));
+        } else {
+          failures.push_back(sample);
+        }
+      }
+    });
+  }
+
+  // Scans `sample` until the server answers with `rules_version`; how long that took after `since`.
+  auto seconds_until = [&](const std::string& sample, const std::string& rules_version, auto since) {
+    while (std::chrono::steady_clock::now() - since < std::chrono::seconds(20)) {
+      if (auto result = scan(sample); result && result->rules_version == rules_version) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  };
+
+  std::set<std::string> markers;
+  std::string active;
+  for (const std::string marker : {"A", "B", "C"}) {
+    markers.insert(marker);
+    active = Install(std::to_string(markers.size() + 1), {markers.begin(), markers.end()});
+    markers_of[active] = markers;
+    const double latency = seconds_until(marker, active, std::chrono::steady_clock::now());
+    EXPECT_LT(latency, 5.0) << "rule Marker_" << marker;
+    std::printf("%s: update %zu: the new rule detected its sample %.3f s after update returned\n", mode.c_str(),
+                markers.size() + 1, latency);
+  }
+
+  // Refused bundles change nothing for the running server.
+  const fs::path tampered = MakeBundle("tampered", {"D"});
+  ASSERT_EQ(Sign(tampered, "5").exit_code, 0);
+  WriteFile(tampered / "yara/marker_D.yar", "rule Tampered { condition: true }\n");
+  EXPECT_EQ(Update(tampered).exit_code, 12);
+  const fs::path broken = MakeBundle("broken", {"D"}, {{"yara/broken.yar", "rule Broken { condition: $b }\n"}});
+  ASSERT_EQ(Sign(broken, "5").exit_code, 0);
+  EXPECT_NE(Update(broken).exit_code, 0);
+  const auto still = scan("C");
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->rules_version, active);
+  EXPECT_EQ(still->verdict, "malicious");
+
+  // Rollback: version 3 again, so C's sample is clean once more.
+  const CommandResult rollback = Tollgate("rules rollback --store " + store().string());
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.output;
+  std::string previous;
+  for (const auto& [version, detected] : markers_of) {
+    if (detected == std::set<std::string>{"A", "B"}) previous = version;
+  }
+  EXPECT_LT(seconds_until("C", previous, std::chrono::steady_clock::now()), 5.0);
+  // SIGHUP checks the store at once; with nothing new it changes nothing (and does not stop the server).
+  serve.Signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop.store(true);
+  for (std::thread& thread : scanners) thread.join();
+
+  EXPECT_TRUE(failures.empty()) << failures.size() << " calls failed, the first for sample " << failures.front();
+  ASSERT_GT(results.size(), 50u);
+  std::map<std::string, size_t> per_version;
+  for (const Result& result : results) {
+    const auto version = markers_of.find(result.rules_version);
+    ASSERT_NE(version, markers_of.end()) << "verdict from an unknown rules_version " << result.rules_version;
+    ++per_version[result.rules_version];
+    const bool marker = result.sample.size() == 1;
+    const bool detected = marker ? version->second.contains(result.sample) : result.sample == "eicar";
+    EXPECT_EQ(result.verdict, detected ? "malicious" : "clean") << result.sample << " under " << result.rules_version;
+    if (marker) {
+      EXPECT_EQ(result.rules.contains("Marker_" + result.sample), detected) << result.rules_version;
+    }
+  }
+  EXPECT_EQ(per_version.size(), 4u) << "every version served some of the continuous scans";
+  size_t reloads = 0, drains = 0;
+  for (const nlohmann::json& line : JsonLines(serve.Log())) {
+    reloads += line.value("event", "") == "rules_reloaded";
+    drains += line.value("event", "") == "rules_draining";
+  }
+  EXPECT_EQ(reloads, 4u) << serve.Log();
+  EXPECT_EQ(drains, mode == "drain" ? 4u : 0u) << serve.Log();
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.WaitExit(std::chrono::seconds(60)), 0) << serve.Log();
 }
 
 }  // namespace

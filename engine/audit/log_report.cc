@@ -56,6 +56,7 @@ void Count(LogSummary& summary, const Json& record, EventType type) {
     case EventType::kRulesUpdate:
     case EventType::kRulesRollback:
     case EventType::kRulesRefused:
+    case EventType::kRulesActivated:
       summary.rule_changes.push_back(ReviewFields(record));
       break;
     case EventType::kPolicyOverride:

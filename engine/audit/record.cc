@@ -11,9 +11,9 @@
 namespace tollgate::audit {
 namespace {
 
-constexpr std::array<std::string_view, 11> kTypeNames = {
-    "verdict",     "refused",         "rules_update", "rules_rollback", "rules_refused", "server_start",
-    "server_stop", "policy_override", "file_start",   "checkpoint",     "retention"};
+constexpr std::array<std::string_view, 12> kTypeNames = {
+    "verdict",     "refused",         "rules_update",    "rules_rollback", "rules_refused", "server_start",
+    "server_stop", "policy_override", "rules_activated", "file_start",     "checkpoint",    "retention"};
 
 bool ParseDigits(std::string_view text, size_t pos, size_t count, int& out) {
   if (pos + count > text.size()) return false;

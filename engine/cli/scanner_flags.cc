@@ -46,6 +46,7 @@ ScannerOptions ToScannerOptions(const ScannerFlags& flags) {
     // Resolved once: the versioned folder stays put when an update switches `current` meanwhile.
     auto active = rules::ActiveBundleDir(flags.rules_store);
     options.rules_dir = active.ok() ? active->string() : flags.rules_store + "/current";
+    if (active.ok()) options.compiled_cache_dir = rules::CompiledDirOf(flags.rules_store, *active).string();
   }
   options.policy_file = flags.policy_file;
   options.passwords = flags.passwords;

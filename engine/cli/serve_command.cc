@@ -5,10 +5,13 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "audit_flags.h"
+#include "reloader.h"
 #include "scan_server.h"
 #include "scanner_flags.h"
 
@@ -23,39 +26,50 @@ struct ServeOptions {
   uint64_t max_upload_mb = server.max_upload_bytes >> 20;
   uint64_t lockout_seconds = static_cast<uint64_t>(server.lockout_period.count());
   uint64_t shutdown_grace_ms = static_cast<uint64_t>(server.shutdown_grace.count());
+  rules::ReloadMode reload_mode = rules::ReloadMode::kAuto;
+  double reload_memory_budget = rules::ReloadOptions().memory_budget;
 };
 
-// Waits for SIGTERM/SIGINT on a thread of its own with sigwait(), so nothing runs inside a signal
-// handler. Construct it before any other thread starts: the signals are blocked in every thread
-// created afterwards (gRPC's, TBB's), and only this one takes them.
-class StopSignal {
+// Waits for SIGTERM/SIGINT (stop) and SIGHUP (reload the rules) on a thread of its own with
+// sigwait(), so nothing runs inside a signal handler. Construct it before any other thread starts:
+// the signals are blocked in every thread created afterwards (gRPC's, TBB's), and only this one
+// takes them.
+class Signals {
  public:
-  StopSignal() {
+  Signals() {
     sigemptyset(&signals_);
     sigaddset(&signals_, SIGTERM);
     sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
     thread_ = std::thread([this] {
-      int signal = 0;
-      sigwait(&signals_, &signal);
+      for (int signal = 0; sigwait(&signals_, &signal) == 0 && signal == SIGHUP;) {
+        std::lock_guard lock(mutex_);
+        if (on_reload_) on_reload_();
+      }
       std::lock_guard lock(mutex_);
       stop_ = true;
       changed_.notify_all();
     });
   }
-  ~StopSignal() {
+  ~Signals() {
     // Wakes the waiting thread when no signal came (e.g. startup failed).
-    if (!requested()) pthread_kill(thread_.native_handle(), SIGTERM);
+    if (!stop_requested()) pthread_kill(thread_.native_handle(), SIGTERM);
     thread_.join();
   }
-  StopSignal(const StopSignal&) = delete;
-  StopSignal& operator=(const StopSignal&) = delete;
+  Signals(const Signals&) = delete;
+  Signals& operator=(const Signals&) = delete;
 
-  bool requested() {
+  // What SIGHUP does from now on; an empty function ignores it.
+  void OnReload(std::function<void()> reload) {
+    std::lock_guard lock(mutex_);
+    on_reload_ = std::move(reload);
+  }
+  bool stop_requested() {
     std::lock_guard lock(mutex_);
     return stop_;
   }
-  void Wait() {
+  void WaitForStop() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return stop_; });
   }
@@ -65,11 +79,50 @@ class StopSignal {
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable changed_;
+  std::function<void()> on_reload_;
   bool stop_ = false;
 };
 
+nlohmann::json Describe(const rules::ReloadStats& stats) {
+  return {{"bundle", stats.bundle.string()},
+          {"drained", stats.drained},
+          {"rss_before_mb", static_cast<double>(stats.rss_before) / (1 << 20)},
+          {"peak_rss_mb", static_cast<double>(stats.peak_rss) / (1 << 20)}};
+}
+
+// Serves the rules store's active version and follows it: a version published by `tollgate rules
+// update` or `rollback` is noticed through inotify (or SIGHUP) and swapped in without stopping.
+std::unique_ptr<rules::RulesReloader> FollowStore(const ServeOptions& options, service::ScanServer& server,
+                                                  Signals& signals, Status& error) {
+  // Written by the reloader's `built` just before its `install` or its first build, on one thread.
+  auto last_build = std::make_shared<rules::ReloadStats>();
+  rules::ReloadOptions reload;
+  reload.mode = options.reload_mode;
+  reload.memory_budget = options.reload_memory_budget;
+  reload.hooks.built = [last_build](const rules::ReloadStats& stats) { *last_build = stats; };
+  reload.hooks.install = [&server, last_build](std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time) {
+    server.SwapScanner(std::move(scanner), load_time, Describe(*last_build));
+  };
+  reload.hooks.drain = [&server] { server.DrainScanner(); };
+  reload.hooks.failed = [&server](const std::filesystem::path& bundle, const Status& failure) {
+    server.ReloadFailed(bundle.string(), failure);
+  };
+  auto reloader = std::make_unique<rules::RulesReloader>(options.scanner.rules_store,
+                                                         ToScannerOptions(options.scanner), std::move(reload));
+  auto initial = reloader->BuildInitial();
+  if (!initial.ok()) {
+    error = initial.status();
+    return nullptr;
+  }
+  if (signals.stop_requested()) return reloader;
+  server.SetScanner(std::move(*initial), last_build->load_time);
+  if (error = reloader->Start(); !error.ok()) return nullptr;
+  signals.OnReload([reloader = reloader.get()] { reloader->Reload(); });
+  return reloader;
+}
+
 int RunServe(ServeOptions& options) {
-  StopSignal stop;
+  Signals signals;
   options.server.max_message_bytes = options.max_message_mb << 20;
   options.server.max_upload_bytes = options.max_upload_mb << 20;
   options.server.lockout_period = std::chrono::seconds(options.lockout_seconds);
@@ -87,16 +140,27 @@ int RunServe(ServeOptions& options) {
     return 2;
   }
   // Listening already (NOT_SERVING), so health checks can tell "loading" from "down".
-  const auto started = std::chrono::steady_clock::now();
-  auto scanner = Scanner::Create(ToScannerOptions(options.scanner));
-  if (!scanner.ok()) {
-    fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
-    return 2;
+  std::unique_ptr<rules::RulesReloader> reloader;
+  if (!options.scanner.rules_store.empty()) {
+    Status error;
+    reloader = FollowStore(options, **server, signals, error);
+    if (!reloader) {
+      fmt::print(stderr, "tollgate: cannot serve the rules store: {}\n", error.ToString());
+      return 2;
+    }
+  } else {
+    const auto started = std::chrono::steady_clock::now();
+    auto scanner = Scanner::Create(ToScannerOptions(options.scanner));
+    if (!scanner.ok()) {
+      fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
+      return 2;
+    }
+    if (!signals.stop_requested()) (*server)->SetScanner(std::move(*scanner), std::chrono::steady_clock::now() - started);
   }
-  if (!stop.requested()) {
-    (*server)->SetScanner(std::move(*scanner), std::chrono::steady_clock::now() - started);
-    stop.Wait();
-  }
+  signals.WaitForStop();
+  // No reload starts once the server stops; one in progress finishes first.
+  signals.OnReload({});
+  reloader.reset();
   (*server)->Shutdown();
   if (*audit_log) {
     if (Status closed = (*audit_log)->Close(); !closed.ok()) {
@@ -145,6 +209,18 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "On SIGTERM/SIGINT, how long calls in flight may take to finish")
       ->capture_default_str();
   AddScannerFlags(*serve, options->scanner);
+  const std::map<std::string, rules::ReloadMode> reload_modes = {
+      {"auto", rules::ReloadMode::kAuto}, {"overlap", rules::ReloadMode::kOverlap}, {"drain", rules::ReloadMode::kDrain}};
+  serve->add_option("--reload-mode", options->reload_mode,
+                    "With --rules-store, how a new version is swapped in: overlap (build beside the running rules), "
+                    "drain (new scans wait, scans in flight finish, the running rules are freed, then the build), "
+                    "auto (overlap unless that would exceed --reload-memory-budget)")
+      ->transform(CLI::CheckedTransformer(reload_modes, CLI::ignore_case))
+      ->default_str("auto");
+  serve->add_option("--reload-memory-budget", options->reload_memory_budget,
+                    "With --reload-mode auto: the largest peak RSS during a reload, as a multiple of the RSS before it")
+      ->check(CLI::Range(1.0, 16.0))
+      ->capture_default_str();
   AddAuditFlags(*serve, options->audit);
   serve->callback([options, &exit_code] { exit_code = RunServe(*options); });
 }

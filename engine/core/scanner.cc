@@ -31,12 +31,12 @@ Scanner::~Scanner() = default;
 namespace {
 
 // Builds every engine at once: YARA compilation and ClamAV loading each take seconds on large sets.
-StatusOr<RuleSet> BuildRuleSet(const RuleFiles& files, const ScanLimits& limits) {
+StatusOr<RuleSet> BuildRuleSet(const RuleFiles& files, const ScanLimits& limits, const std::string& cache_dir) {
   const std::vector<DetectorFactory> factories = DetectorFactories();
   std::vector<StatusOr<std::unique_ptr<Detector>>> built;
   for (size_t i = 0; i < factories.size(); ++i) built.emplace_back(Internal("not built"));
   tbb::parallel_for(size_t{0}, factories.size(), [&](size_t i) {
-    DetectorConfig config{files.files_by_engine.at(std::string(factories[i].name)), limits};
+    DetectorConfig config{files.files_by_engine.at(std::string(factories[i].name)), limits, cache_dir};
     built[i] = factories[i].create(config);
   });
   RuleSet rules;
@@ -75,7 +75,7 @@ StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options
   const std::string bundle = options.rules_dir.empty() ? TOLLGATE_DEFAULT_RULES_DIR : options.rules_dir;
   auto files = ResolveRuleFiles(bundle, options.extra_rule_files, engine_names);
   if (!files.ok()) return files.status();
-  auto rules = BuildRuleSet(*files, impl->limits);
+  auto rules = BuildRuleSet(*files, impl->limits, options.compiled_cache_dir);
   if (!rules.ok()) return rules.status();
   impl->rules = std::move(*rules);
   auto typer = FileTyper::Create();

@@ -77,6 +77,11 @@ void ServiceMetrics::RecordRejection(Rejection rejection) {
   ++rejections_[static_cast<size_t>(rejection)];
 }
 
+void ServiceMetrics::RecordReload(bool installed) {
+  std::lock_guard lock(mutex_);
+  ++(installed ? reloads_installed_ : reloads_failed_);
+}
+
 std::string ServiceMetrics::Render(int in_flight) const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -107,6 +112,9 @@ std::string ServiceMetrics::Render(int in_flight) const {
   if (!rules_version_.empty()) out += fmt::format("tollgate_rules_info{{version=\"{}\"}} 1\n", Escape(rules_version_));
   header("tollgate_rules_load_seconds", "gauge", "Time taken to load and compile the rules.");
   out += fmt::format("tollgate_rules_load_seconds {}\n", rules_load_seconds_);
+  header("tollgate_rules_reloads_total", "counter", "Hot reloads of the rules, by result.");
+  out += fmt::format("tollgate_rules_reloads_total{{result=\"installed\"}} {}\n", reloads_installed_);
+  out += fmt::format("tollgate_rules_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);
   header("tollgate_scans_in_flight", "gauge", "Scans being received or scanned now.");
   out += fmt::format("tollgate_scans_in_flight {}\n", in_flight);
   header("tollgate_rejected_total", "counter", "Calls refused, by reason.");

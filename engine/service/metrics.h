@@ -43,6 +43,8 @@ class ServiceMetrics {
   void SetRules(const std::string& version, double load_seconds, const std::vector<EngineInfo>& engines);
   void RecordScan(const ScanReport& report);
   void RecordRejection(Rejection rejection);
+  // A hot reload of the rules: installed, or the version did not load.
+  void RecordReload(bool installed);
   // The text exposition; `in_flight` is sampled by the caller.
   std::string Render(int in_flight) const;
 
@@ -62,6 +64,7 @@ class ServiceMetrics {
   // Engines known when the rules loaded, plus "tollgate" (pipeline) and "other".
   std::vector<std::pair<std::string, uint64_t>> findings_by_engine_;
   std::array<uint64_t, kRejectionCount> rejections_{};
+  uint64_t reloads_installed_ = 0, reloads_failed_ = 0;
 };
 
 // A small HTTP server on its own threads answering GET /metrics; stops when destroyed.

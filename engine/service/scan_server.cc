@@ -1,5 +1,7 @@
 #include "scan_server.h"
 
+#include <condition_variable>
+
 #include <fmt/format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -22,6 +24,8 @@ using Clock = std::chrono::steady_clock;
 constexpr char kServiceName[] = "tollgate.v1.Scanner";
 // Room for a request's other fields next to `max_message_bytes` of content.
 constexpr uint64_t kMessageOverhead = 64 << 10;
+// Longest a call waits for a draining reload to install the next rules (a large bundle's build).
+constexpr auto kMaxDrainWait = std::chrono::minutes(5);
 
 StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& options) {
   const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
@@ -114,12 +118,37 @@ struct ScanServer::State {
     return false;
   }
 
+  // The snapshot a new scan starts with: null before the rules load and while a reload drains. A
+  // drain makes new scans wait (until the call's deadline, at most kMaxDrainWait) instead of failing.
+  std::shared_ptr<const Scanner> AcquireScanner(const grpc::ServerContext& context) {
+    std::unique_lock lock(snapshot_mutex);
+    const auto limit = std::min(context.deadline(), std::chrono::system_clock::now() + kMaxDrainWait);
+    snapshot_changed.wait_until(lock, limit, [this] { return !draining || shutting_down.load(); });
+    return shutting_down.load() ? nullptr : snapshot;
+  }
+
+  // Hands `next` to new scans; returns the version it replaces ("" before the first).
+  std::string Install(std::shared_ptr<const Scanner> next) {
+    std::string previous;
+    {
+      std::lock_guard lock(snapshot_mutex);
+      previous = std::exchange(active_version, next->rules_version());
+      snapshot = std::move(next);
+      draining = false;
+    }
+    snapshot_changed.notify_all();
+    return previous;
+  }
+
   ServerOptions options;
   DecisionLog log;
   ServiceMetrics metrics;
   std::unique_ptr<Authenticator> auth;
-  std::unique_ptr<Scanner> owned_scanner;
-  std::atomic<const Scanner*> scanner{nullptr};
+  std::mutex snapshot_mutex;
+  std::condition_variable snapshot_changed;
+  std::shared_ptr<const Scanner> snapshot;  // guarded by snapshot_mutex, like the two below
+  bool draining = false;
+  std::string active_version;
   std::atomic<int> in_flight{0};
   std::atomic<bool> shutting_down{false};
   // Last: destroyed first, while the metrics and counters it renders still exist.
@@ -140,7 +169,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
 
   grpc::Status Scan(grpc::ServerContext* context, const v1::ScanRequest* request, v1::ScanResponse* response) override {
     CallInfo call{"Scan", context->peer(), {}};
-    const Scanner* scanner = nullptr;
+    std::shared_ptr<const Scanner> scanner;
     if (grpc::Status refused = Admit(*context, call, scanner); !refused.ok()) return refused;
     Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
     if (!slot.acquired()) return Busy(*context, call);
@@ -158,7 +187,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   grpc::Status ScanStream(grpc::ServerContext* context, grpc::ServerReader<v1::ScanChunk>* reader,
                           v1::ScanResponse* response) override {
     CallInfo call{"ScanStream", context->peer(), {}};
-    const Scanner* scanner = nullptr;
+    std::shared_ptr<const Scanner> scanner;
     if (grpc::Status refused = Admit(*context, call, scanner); !refused.ok()) return refused;
     // The slot is held while receiving too: it bounds the memory of uploads in progress.
     Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
@@ -202,12 +231,14 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
 
  private:
   // Readiness and authentication, before anything is read.
-  grpc::Status Admit(grpc::ServerContext& context, CallInfo& call, const Scanner*& scanner) {
-    scanner = state_.scanner.load();
-    if (scanner == nullptr || state_.shutting_down.load()) {
+  // The call keeps `scanner`, its rules snapshot, to the end, whatever reloads meanwhile.
+  grpc::Status Admit(grpc::ServerContext& context, CallInfo& call, std::shared_ptr<const Scanner>& scanner) {
+    scanner = state_.AcquireScanner(context);
+    if (scanner == nullptr) {
       return Refuse(call, Rejection::kNotReady,
-                    grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                 scanner == nullptr ? "rules are still loading" : "the server is shutting down"));
+                    grpc::Status(grpc::StatusCode::UNAVAILABLE, state_.shutting_down.load()
+                                                                    ? "the server is shutting down"
+                                                                    : "rules are loading or reloading"));
     }
     std::optional<std::string_view> authorization;
     const auto& metadata = context.client_metadata();
@@ -389,6 +420,8 @@ ScanServer::~ScanServer() { Shutdown(); }
 void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time) {
   State& state = *state_;
   state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
+  const std::string rules_version = scanner->rules_version();
+  const std::string policy(scanner->policy_name());
   // Before the first verdict can be recorded.
   state.Audit({audit::EventType::kServerStart,
                {{"address", state.options.listen},
@@ -396,26 +429,68 @@ void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::durat
                 {"tls", !state.options.tls_cert_file.empty()},
                 {"client_certificates", !state.options.client_ca_file.empty()},
                 {"tokens", state.auth->requires_token()},
-                {"rules_version", scanner->rules_version()},
-                {"policy", scanner->policy_name()},
+                {"rules_version", rules_version},
+                {"policy", policy},
                 {"rules_load_seconds", load_time.count()}},
                true});
-  state.owned_scanner = std::move(scanner);
-  state.scanner.store(state.owned_scanner.get());
+  state.Install(std::move(scanner));
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
   // Logged once it is true: whoever waits for this line may scan at once.
-  state.log.Write("serving", {{"rules_version", state.owned_scanner->rules_version()},
-                              {"policy", state.owned_scanner->policy_name()},
-                              {"rules_load_seconds", load_time.count()}});
+  state.log.Write("serving", {{"rules_version", rules_version}, {"policy", policy}, {"rules_load_seconds", load_time.count()}});
+}
+
+void ScanServer::SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time,
+                             nlohmann::json details) {
+  State& state = *state_;
+  state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
+  state.metrics.RecordReload(true);
+  details["rules_version"] = scanner->rules_version();
+  details["rules_load_seconds"] = load_time.count();
+  details["previous_rules_version"] = state.Install(std::move(scanner));
+  state.Audit({audit::EventType::kRulesActivated, details, true});
+  // Logged once it is true: a verdict from now on carries the new version.
+  state.log.Write("rules_reloaded", std::move(details));
+}
+
+void ScanServer::DrainScanner() {
+  State& state = *state_;
+  std::weak_ptr<const Scanner> running;
+  std::string version;
+  {
+    std::lock_guard lock(state.snapshot_mutex);
+    state.draining = true;
+    running = std::exchange(state.snapshot, nullptr);
+    version = state.active_version;
+  }
+  state.log.Write("rules_draining", {{"rules_version", version}, {"in_flight", state.in_flight.load()}});
+  // Scans in flight hold the snapshot; the last one to finish frees it. Scan deadlines bound the wait.
+  while (!running.expired()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+void ScanServer::ReloadFailed(const std::string& bundle, const Status& error) {
+  State& state = *state_;
+  state.metrics.RecordReload(false);
+  std::string active;
+  {
+    std::lock_guard lock(state.snapshot_mutex);
+    active = state.active_version;
+  }
+  state.log.Write("rules_reload_failed", {{"bundle", bundle}, {"error", error.ToString()}, {"rules_version", active}});
+  state.Audit(audit::RulesEvent(audit::EventType::kRulesRefused, "", active,
+                                fmt::format("serve: {} did not load: {}", bundle, error.ToString())));
 }
 
 void ScanServer::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     if (!server_) return;
     State& state = *state_;
-    state.shutting_down.store(true);
+    {
+      std::lock_guard lock(state.snapshot_mutex);
+      state.shutting_down.store(true);
+    }
+    state.snapshot_changed.notify_all();
     state.log.Write("shutdown", {{"in_flight", state.in_flight.load()},
                                  {"grace_ms", state.options.shutdown_grace.count()}});
     // NOT_SERVING first, so load balancers stop sending; then drain.

@@ -20,6 +20,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "tollgate/scanner.h"
 #include "tollgate/status.h"
 
@@ -60,8 +62,18 @@ class ScanServer {
   ScanServer(const ScanServer&) = delete;
   ScanServer& operator=(const ScanServer&) = delete;
 
-  // Call once; the server serves with `scanner` until it is destroyed.
+  // Call once: the server starts serving with `scanner`.
   void SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time);
+  // Hot reload: new scans use `scanner`; scans in flight finish on the snapshot they started with, which
+  // is released by the last of them. `details` (bundle, build figures) go into the logs and the audit log.
+  void SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time,
+                   nlohmann::json details);
+  // For a reload that cannot afford two snapshots in memory: from now on new scans wait for the next
+  // SwapScanner (none is refused unless its deadline passes); returns once the scans in flight have
+  // released the running snapshot.
+  void DrainScanner();
+  // A rules version that did not load: logged and audited; the running snapshot stays.
+  void ReloadFailed(const std::string& bundle, const Status& error);
   // Idempotent; returns when every call has finished or the grace period is over.
   void Shutdown();
 

@@ -66,6 +66,7 @@ struct RulesReloader::Impl {
     ResetPeakRss();
     ScannerOptions next = options;
     next.rules_dir = bundle.string();
+    next.compiled_cache_dir = CompiledDirOf(store, bundle).string();
     const auto started = std::chrono::steady_clock::now();
     auto scanner = Scanner::Create(next);
     stats.load_time = std::chrono::steady_clock::now() - started;

@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kVersionsDir[] = "versions";
+constexpr char kCompiledDir[] = "compiled";
 constexpr char kCurrentLink[] = "current";
 constexpr char kWithdrawnFile[] = "withdrawn";
 constexpr char kStagingDir[] = "staging";
@@ -116,6 +117,11 @@ bool Store::IsWithdrawn(const BundleVersion& version) const {
 }
 
 fs::path Store::VersionDir(const BundleVersion& version) const { return dir_ / kVersionsDir / version.text(); }
+fs::path Store::CompiledDir(const BundleVersion& version) const { return dir_ / kCompiledDir / version.text(); }
+
+fs::path CompiledDirOf(const fs::path& store, const fs::path& bundle_dir) {
+  return store / kCompiledDir / bundle_dir.filename();
+}
 
 OutcomeOr<fs::path> Store::NewStagingDir() {
   const fs::path staging = dir_ / kStagingDir;
@@ -170,6 +176,7 @@ OutcomeOr<BundleVersion> Store::Rollback() {
   TOLLGATE_RETURN_IF_REFUSED(SwitchCurrent(*previous));
   std::error_code ec;
   fs::remove_all(VersionDir(*current), ec);
+  fs::remove_all(CompiledDir(*current), ec);
   return *previous;
 }
 
@@ -187,6 +194,12 @@ Outcome Store::Prune(size_t keep) {
     }
     fs::remove_all(VersionDir(*it), ec);
     if (ec) return Failed("cannot delete", VersionDir(*it), ec.message());
+    fs::remove_all(CompiledDir(*it), ec);
+  }
+  // Left by updates that were refused: compiled rules of versions not kept.
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir_ / kCompiledDir, ec)) {
+    std::error_code exists;
+    if (!fs::exists(dir_ / kVersionsDir / entry.path().filename(), exists)) fs::remove_all(entry.path(), exists);
   }
   return Outcome::Ok();
 }

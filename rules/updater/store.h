@@ -1,6 +1,8 @@
 // A rules store: installed bundle versions side by side and an atomic pointer to the active one.
 //
 //   STORE/versions/<version>/   verified bundles, exactly as signed
+//   STORE/compiled/<version>/   engines' compiled rules of that version (the Hyperscan database),
+//                               written by update, so scan and serve load instead of compiling
 //   STORE/current               symbolic link to versions/<active version>, replaced with rename(2)
 //   STORE/withdrawn             versions taken back by rollback, one per line: never installed again
 //   STORE/staging/              the work area of the update in progress (emptied by the next one)
@@ -34,6 +36,7 @@ class Store {
   std::vector<BundleVersion> installed() const;  // oldest first
   bool IsWithdrawn(const BundleVersion& version) const;
   std::filesystem::path VersionDir(const BundleVersion& version) const;
+  std::filesystem::path CompiledDir(const BundleVersion& version) const;
 
   // A new empty folder on the store's file system for one update's work (older ones are removed).
   OutcomeOr<std::filesystem::path> NewStagingDir();
@@ -59,5 +62,7 @@ std::vector<BundleVersion> InstalledVersions(const std::filesystem::path& store)
 // The active version's folder (versions/<version>, not the link, so a later switch does not move
 // it under the reader); NotFound when the store has no active version.
 StatusOr<std::filesystem::path> ActiveBundleDir(const std::filesystem::path& store);
+// The compiled-rules folder of a version folder of `store` (ScannerOptions::compiled_cache_dir).
+std::filesystem::path CompiledDirOf(const std::filesystem::path& store, const std::filesystem::path& bundle_dir);
 
 }  // namespace tollgate::rules

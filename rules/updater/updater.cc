@@ -63,9 +63,11 @@ Outcome CheckNewer(const Store& store, const Manifest& manifest, const fs::path&
                                         " is the active version already, with different content; give the new bundle a newer version");
 }
 
-OutcomeOr<std::unique_ptr<Scanner>> Compile(const ScannerOptions& base, const fs::path& bundle) {
+OutcomeOr<std::unique_ptr<Scanner>> Compile(const ScannerOptions& base, const fs::path& bundle,
+                                            const fs::path& compiled_dir) {
   ScannerOptions options = base;
   options.rules_dir = bundle.string();
+  options.compiled_cache_dir = compiled_dir.string();
   auto scanner = Scanner::Create(options);
   if (!scanner.ok()) return Outcome(Reason::kCompileFailed, scanner.status().message());
   return std::move(*scanner);
@@ -83,6 +85,7 @@ Outcome CheckCorpus(const UpdateOptions& options, const Store& store, std::uniqu
   const std::string baseline_name = active ? "the active version " + active->text() : "the shipped rules";
   ScannerOptions baseline_options = options.scanner;
   baseline_options.rules_dir = active ? store.VersionDir(*active).string() : "";
+  baseline_options.compiled_cache_dir = active ? store.CompiledDir(*active).string() : "";
   auto baseline = Scanner::Create(baseline_options);
   if (!baseline.ok()) {
     // A store whose active rules no longer load must still accept a fix.
@@ -124,7 +127,7 @@ OutcomeOr<UpdateResult> UpdateStore(const UpdateOptions& options) {
   if (result.already_active) return result;
 
   auto start = std::chrono::steady_clock::now();
-  auto candidate = Compile(options.scanner, *bundle);
+  auto candidate = Compile(options.scanner, *bundle, store->CompiledDir(manifest->version));
   if (!candidate.ok()) return candidate.outcome();
   result.rules_version = (*candidate)->rules_version();
   options.progress(fmt::format("compiled in {:.1f} s: {}", SecondsSince(start), EngineSummary(**candidate)));

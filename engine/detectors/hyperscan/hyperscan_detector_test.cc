@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <span>
@@ -282,6 +284,44 @@ TEST(HyperscanFactory, DuplicateNameAcrossFilesNamesBothPlaces) {
   EXPECT_EQ(detector.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(detector.status().message(),
             second + ":3: duplicate signature name \"SHARED\", first defined at " + first + ":2");
+}
+
+// The compiled database kept in the cache folder serves exactly the patterns it was compiled from:
+// other patterns, or a damaged file, are compiled afresh (and the file replaced).
+TEST(HyperscanFactory, CachedDatabaseServesOnlyTheSamePatterns) {
+  const std::filesystem::path cache = testing::TempDir() + "hyperscan_cache";
+  std::filesystem::remove_all(cache);
+  auto create = [&cache](const std::string& file) {
+    DetectorConfig config;
+    config.files = {file};
+    config.compiled_cache_dir = cache.string();
+    return MakeDetectorFactory_hyperscan().create(config);
+  };
+  const std::string old_patterns = WriteFile("old.txt", "OLD high /old-threat/\n");
+  ASSERT_TRUE(create(old_patterns).ok());
+  const std::filesystem::path database = cache / "hyperscan.db";
+  ASSERT_TRUE(std::filesystem::exists(database));
+  const auto loaded = create(old_patterns);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(ScanOk(**loaded, "an old-threat here"), std::vector<Finding>{Expected("OLD", Severity::kHigh, 13)});
+
+  const std::string new_patterns = WriteFile("new.txt", "NEW high /new-threat/\n");
+  const auto other = create(new_patterns);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(ScanOk(**other, "old-threat new-threat"), std::vector<Finding>{Expected("NEW", Severity::kHigh, 21)});
+
+  // Flip bytes inside the serialized database: Hyperscan's CRC refuses it, so it is compiled again.
+  std::string bytes;
+  {
+    std::ifstream in(database, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(bytes.size(), 64u);
+  for (size_t i = bytes.size() - 32; i < bytes.size(); ++i) bytes[i] = static_cast<char>(~bytes[i]);
+  std::ofstream(database, std::ios::binary | std::ios::trunc) << bytes;
+  const auto repaired = create(new_patterns);
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  EXPECT_EQ(ScanOk(**repaired, "old-threat new-threat"), std::vector<Finding>{Expected("NEW", Severity::kHigh, 21)});
 }
 
 }  // namespace

@@ -64,6 +64,10 @@ class Detector {
 struct DetectorConfig {
   std::vector<std::string> files;
   ScanLimits limits;
+  // A folder where an engine whose compilation is costly may keep its compiled rules, to load them
+  // instead of compiling when the same rules come again (a rules store's compiled/<version>/). An
+  // engine uses a file there only when it was compiled from exactly these rules. Empty: no cache.
+  std::string compiled_cache_dir;
 };
 
 struct DetectorFactory {

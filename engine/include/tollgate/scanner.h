@@ -35,6 +35,8 @@ struct ScannerOptions {
   std::vector<std::string> passwords;
   // Policy file (TOML, see policy.h); empty: the shipped default for document uploads.
   std::string policy_file;
+  // Where engines may keep compiled rules between loads (DetectorConfig::compiled_cache_dir).
+  std::string compiled_cache_dir;
 };
 
 struct EngineInfo {

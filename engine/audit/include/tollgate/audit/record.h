@@ -30,6 +30,7 @@ enum class EventType {
   kServerStart,
   kServerStop,
   kPolicyOverride,
+  kRulesActivated,  // a running server switched to another rules version (hot reload)
   // Written by the log itself.
   kFileStart,   // line 1 of every file: names the previous file and links to its last record
   kCheckpoint,  // Ed25519 signature over (seq, time, prev)
