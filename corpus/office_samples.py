@@ -311,6 +311,14 @@ EXCEL_WORKBOOK_OPEN_MODULES = [
                                      'End Sub\n' % HARMLESS_COMMAND), True),
     ("Sheet1", document_module("Sheet1", "0{00020820-0000-0000-C000-000000000046}"), True),
 ]
+# The entry point in the document module, the dangerous call in a standard module it calls.
+SPLIT_MODULES = [
+    ("ThisDocument", document_module("ThisDocument", WORD_DOCUMENT_BASE,
+                                     'Private Sub Document_Open()\n    Tools.Prepare\nEnd Sub\n'), True),
+    ("Tools", standard_module("Tools", 'Public Sub Prepare()\n'
+                                       '    Shell "%s", vbHide\n'
+                                       'End Sub\n' % HARMLESS_COMMAND), False),
+]
 LEGACY_WORD_MODULES = [
     ("ThisDocument", document_module("ThisDocument", WORD_DOCUMENT_BASE), True),
     ("NewMacros", standard_module("NewMacros", 'Sub AutoOpen()\n'
@@ -485,11 +493,18 @@ def hyperlink_xlsx():
     return xlsx([], {"xl/worksheets/_rels/sheet1.xml.rels": sheet_rels}, sheet_data=cells)
 
 
-def docm_with_auto_open():
-    return docx(paragraph("Invoice 2024-117: enable content to view."),
-                [("rId1", VBA_PROJECT_REL, "vbaProject.bin")],
-                {"word/vbaProject.bin": compound_file(vba_project_streams(WORD_AUTO_OPEN_MODULES))},
+def docm(text, modules):
+    return docx(paragraph(text), [("rId1", VBA_PROJECT_REL, "vbaProject.bin")],
+                {"word/vbaProject.bin": compound_file(vba_project_streams(modules))},
                 defaults=[VBA_PROJECT_TYPE], main_type=WORD_MACRO_MAIN)
+
+
+def docm_with_auto_open():
+    return docm("Invoice 2024-117: enable content to view.", WORD_AUTO_OPEN_MODULES)
+
+
+def docm_with_split_macro():
+    return docm("Order confirmation: enable content to print.", SPLIT_MODULES)
 
 
 def xlsm_with_workbook_open():
@@ -569,6 +584,7 @@ def samples():
         "threats/office/benign_hyperlink.pptx": pptx_with_hyperlink(),
         "threats/office/invoice.docm": docm_with_auto_open(),
         "threats/office/report.xlsm": xlsm_with_workbook_open(),
+        "threats/office/split_macro.docm": docm_with_split_macro(),
         "threats/office/remote_template.docx": remote_template_docx(),
         "threats/office/remote_template_reordered.docx": remote_template_docx(package_parts_last=True),
         "threats/office/dde.docx": dde_docx(),
