@@ -577,7 +577,14 @@ def rtf_with_macro_object():
             + hex_lines + "\n}}\n}\n").encode()
 
 
+# The password of the encrypted Office samples, as a user would give it with --password.
+OFFICE_PASSWORD = "tollgate-test"
+
+
 def samples():
+    # Imported here: office_encryption builds on this module's compound files.
+    import office_encryption
+
     return {
         "threats/office/benign_hyperlink.docx": hyperlink_docx(),
         "threats/office/benign_hyperlink.xlsx": hyperlink_xlsx(),
@@ -593,4 +600,7 @@ def samples():
         "threats/office/ole_eicar.docx": embedded_ole_docx(),
         "threats/office/activex.docx": activex_docx(),
         "threats/office/encrypted.docx": encrypted_package(),
+        "threats/office/encrypted_macro.docm": office_encryption.agile_encrypt(docm_with_auto_open(), OFFICE_PASSWORD),
+        "threats/office/encrypted_standard.docx": office_encryption.standard_encrypt(remote_template_docx(),
+                                                                                     OFFICE_PASSWORD),
     }
