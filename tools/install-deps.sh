@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache file zip unzip
+  build-essential cmake ninja-build pkg-config ccache file zip unzip p7zip-full
   libclamav-dev libyara-dev libmagic-dev libpoppler-cpp-dev libpoppler-private-dev
   libzip-dev libhyperscan-dev libtbb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev libssl-dev
