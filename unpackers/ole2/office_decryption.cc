@@ -1,7 +1,6 @@
 #include "office_decryption.h"
 
 #include <fmt/format.h>
-#include <libxml/xmlreader.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -11,6 +10,7 @@
 #include <optional>
 
 #include "little_endian.h"
+#include "xml_nodes.h"
 
 namespace tollgate::ole2 {
 namespace {
@@ -23,9 +23,6 @@ struct DigestContextFree {
 };
 struct EncodeContextFree {
   void operator()(EVP_ENCODE_CTX* context) const { EVP_ENCODE_CTX_free(context); }
-};
-struct XmlReaderFree {
-  void operator()(xmlTextReader* reader) const { xmlFreeTextReader(reader); }
 };
 
 using Bytes = std::vector<uint8_t>;
@@ -353,35 +350,30 @@ class AgileDecryptor final : public PackageDecryptor {
   }
 
  private:
-  // Reads keyData and the password key encryptor's encryptedKey from the XML descriptor: a reader
-  // without DTDs, entities or network, which only collects the attributes of those two elements.
+  // Reads keyData and the password key encryptor's encryptedKey from the XML descriptor; only
+  // the attributes of those two elements are collected.
   static Status ReadDescriptor(std::span<const uint8_t> descriptor, std::optional<Attributes>& key_data,
                                std::optional<Attributes>& encrypted_key) {
-    std::unique_ptr<xmlTextReader, XmlReaderFree> reader(
-        xmlReaderForMemory(reinterpret_cast<const char*>(descriptor.data()), static_cast<int>(descriptor.size()),
-                           nullptr, nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-    if (!reader) return Internal("libxml2 cannot create a reader");
-    int result;
-    while ((result = xmlTextReaderRead(reader.get())) == 1) {
-      if (xmlTextReaderNodeType(reader.get()) != XML_READER_TYPE_ELEMENT) continue;
-      const auto* local = reinterpret_cast<const char*>(xmlTextReaderConstLocalName(reader.get()));
-      const auto* ns = reinterpret_cast<const char*>(xmlTextReaderConstNamespaceUri(reader.get()));
+    const Status status = ooxml::ForEachXmlNode(descriptor, [&](xmlTextReader* reader) {
+      if (xmlTextReaderNodeType(reader) != XML_READER_TYPE_ELEMENT) return;
+      const auto* local = reinterpret_cast<const char*>(xmlTextReaderConstLocalName(reader));
+      const auto* ns = reinterpret_cast<const char*>(xmlTextReaderConstNamespaceUri(reader));
       const std::string_view name = local ? local : "";
       std::optional<Attributes>* target = nullptr;
       if (name == "keyData" && !key_data) target = &key_data;
       if (name == "encryptedKey" && ns != nullptr && ns == kPasswordKeyEncryptorNs && !encrypted_key) {
         target = &encrypted_key;
       }
-      if (target == nullptr) continue;
+      if (target == nullptr) return;
       Attributes attributes;
-      while (xmlTextReaderMoveToNextAttribute(reader.get()) == 1) {
-        const auto* attribute = reinterpret_cast<const char*>(xmlTextReaderConstLocalName(reader.get()));
-        const auto* value = reinterpret_cast<const char*>(xmlTextReaderConstValue(reader.get()));
+      while (xmlTextReaderMoveToNextAttribute(reader) == 1) {
+        const auto* attribute = reinterpret_cast<const char*>(xmlTextReaderConstLocalName(reader));
+        const auto* value = reinterpret_cast<const char*>(xmlTextReaderConstValue(reader));
         if (attribute && value) attributes.emplace(attribute, value);
       }
       *target = std::move(attributes);
-    }
-    return result == 0 ? Status::Ok() : DataLoss("the encryption descriptor is not well-formed XML");
+    });
+    return status.ok() ? status : Status(status.code(), "encryption descriptor: " + status.message());
   }
 
   CipherParameters package_, password_;
