@@ -278,6 +278,10 @@ TEST(PackageDecryptor, RefusesHostileDescriptorsAndPackages) {
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>(info.begin(), info.begin() + 40)).status().code(),
             StatusCode::kDataLoss);
+  std::string with_dtd(info.begin(), info.end());
+  with_dtd.insert(with_dtd.find("<encryption"), "<!DOCTYPE encryption [<!ENTITY a \"aaaa\">]>");
+  EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>(with_dtd.begin(), with_dtd.end())).status().message(),
+            "encryption descriptor: declares a DTD, which OOXML forbids");
   EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>{4, 0, 3, 0, 0, 0, 0, 0}).status().code(),
             StatusCode::kFailedPrecondition);
   // Truncated standard encryption headers never read past the stream.
