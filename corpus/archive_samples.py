@@ -1,9 +1,14 @@
 """Archive threats built from harmless parts: zip bombs, deep nesting, encryption, lying names.
 
-Every sample is tiny on disk; the bombs only *declare* terabytes. Deterministic output.
+Every sample is tiny on disk; the bombs only *declare* terabytes. Deterministic output, except for
+the encrypted 7z archives: 7-Zip draws a fresh salt and IV each time (their findings do not change).
 """
 import functools
+import os
+import shutil
 import struct
+import subprocess
+import tempfile
 import zlib
 
 from generate import EICAR, zip_bytes
@@ -128,6 +133,22 @@ def minimal_pe():
     return headers + bytes(0x400 - len(headers)) + b"\xc3" + bytes(0x1FF)
 
 
+def encrypted_7z(encrypt_names):
+    """EICAR in a 7z archive with AES-256, made by 7-Zip; with `encrypt_names` the file list is
+    encrypted too (-mhe=on), so nothing but the archive's size can be read without the password."""
+    if shutil.which("7z") is None:
+        raise SystemExit("7-Zip (7z) is needed for the encrypted 7z samples: run tools/install-deps.sh")
+    with tempfile.TemporaryDirectory() as work:
+        with open(os.path.join(work, "eicar.com"), "wb") as member:
+            member.write(EICAR)
+        os.utime(os.path.join(work, "eicar.com"), (1704067200, 1704067200))  # FIXED_TIME
+        archive = os.path.join(work, "sample.7z")
+        subprocess.run(["7z", "a", "-p" + ENCRYPTED_ZIP_PASSWORD.decode(), "-mhe=" + ("on" if encrypt_names else "off"),
+                        archive, "eicar.com"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+        with open(archive, "rb") as result:
+            return result.read()
+
+
 def samples():
     pe = minimal_pe()
     return {
@@ -135,6 +156,8 @@ def samples():
         "threats/bomb_overlap.zip": overlapping_bomb(),
         "threats/deep_nesting.zip": deep_nesting(),
         "threats/encrypted_eicar.zip": encrypted_eicar(),
+        "threats/encrypted_eicar.7z": encrypted_7z(encrypt_names=False),
+        "threats/encrypted_names.7z": encrypted_7z(encrypt_names=True),
         "threats/invoice.pdf": pe,
         "threats/double_extension.zip": zip_bytes([("invoice.pdf.exe", pe)]),
     }

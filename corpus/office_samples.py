@@ -311,6 +311,14 @@ EXCEL_WORKBOOK_OPEN_MODULES = [
                                      'End Sub\n' % HARMLESS_COMMAND), True),
     ("Sheet1", document_module("Sheet1", "0{00020820-0000-0000-C000-000000000046}"), True),
 ]
+# The entry point in the document module, the dangerous call in a standard module it calls.
+SPLIT_MODULES = [
+    ("ThisDocument", document_module("ThisDocument", WORD_DOCUMENT_BASE,
+                                     'Private Sub Document_Open()\n    Tools.Prepare\nEnd Sub\n'), True),
+    ("Tools", standard_module("Tools", 'Public Sub Prepare()\n'
+                                       '    Shell "%s", vbHide\n'
+                                       'End Sub\n' % HARMLESS_COMMAND), False),
+]
 LEGACY_WORD_MODULES = [
     ("ThisDocument", document_module("ThisDocument", WORD_DOCUMENT_BASE), True),
     ("NewMacros", standard_module("NewMacros", 'Sub AutoOpen()\n'
@@ -399,11 +407,18 @@ def content_types(overrides, defaults=()):
             + body + "</Types>").encode()
 
 
-def package(main_part, main_type, parts, overrides=(), defaults=()):
+LABEL_INFO = (XML_HEADER + '<clbl:labelList xmlns:clbl="http://schemas.microsoft.com/office/2020/mipLabelMetadata"/>').encode()
+
+
+def package(main_part, main_type, parts, overrides=(), defaults=(), package_parts_last=False):
     """An OOXML package: [Content_Types].xml first (where libmagic looks), the package
-    relationships to `main_part`, then `parts` (name -> bytes)."""
+    relationships to `main_part`, then `parts` (name -> bytes). With `package_parts_last`, a
+    sensitivity label part (which Office writes) comes first and [Content_Types].xml and
+    _rels/.rels last: Office opens it just the same, libmagic calls it a plain zip."""
     members = [("[Content_Types].xml", content_types([("/" + main_part, main_type)] + list(overrides), defaults)),
                ("_rels/.rels", relationships(("rId1", REL + "officeDocument", main_part)))]
+    if package_parts_last:
+        return zip_bytes([("docMetadata/LabelInfo.xml", LABEL_INFO)] + list(parts.items()) + members)
     return zip_bytes(members + list(parts.items()))
 
 
@@ -424,12 +439,13 @@ def paragraph(text):
     return "<w:p><w:r><w:t>%s</w:t></w:r></w:p>" % text
 
 
-def docx(body, document_rels=(), extra_parts=None, overrides=(), defaults=(), main_type=WORD_MAIN):
+def docx(body, document_rels=(), extra_parts=None, overrides=(), defaults=(), main_type=WORD_MAIN,
+         package_parts_last=False):
     parts = {"word/document.xml": word_document(body)}
     if document_rels:
         parts["word/_rels/document.xml.rels"] = relationships(*document_rels)
     parts.update(extra_parts or {})
-    return package("word/document.xml", main_type, parts, overrides, defaults)
+    return package("word/document.xml", main_type, parts, overrides, defaults, package_parts_last)
 
 
 def xlsx(workbook_rels, extra_parts=None, overrides=(), defaults=(), main_type=EXCEL_MAIN, sheet_data=""):
@@ -477,11 +493,18 @@ def hyperlink_xlsx():
     return xlsx([], {"xl/worksheets/_rels/sheet1.xml.rels": sheet_rels}, sheet_data=cells)
 
 
-def docm_with_auto_open():
-    return docx(paragraph("Invoice 2024-117: enable content to view."),
-                [("rId1", VBA_PROJECT_REL, "vbaProject.bin")],
-                {"word/vbaProject.bin": compound_file(vba_project_streams(WORD_AUTO_OPEN_MODULES))},
+def docm(text, modules):
+    return docx(paragraph(text), [("rId1", VBA_PROJECT_REL, "vbaProject.bin")],
+                {"word/vbaProject.bin": compound_file(vba_project_streams(modules))},
                 defaults=[VBA_PROJECT_TYPE], main_type=WORD_MACRO_MAIN)
+
+
+def docm_with_auto_open():
+    return docm("Invoice 2024-117: enable content to view.", WORD_AUTO_OPEN_MODULES)
+
+
+def docm_with_split_macro():
+    return docm("Order confirmation: enable content to print.", SPLIT_MODULES)
 
 
 def xlsm_with_workbook_open():
@@ -490,7 +513,7 @@ def xlsm_with_workbook_open():
                 defaults=[VBA_PROJECT_TYPE], main_type=EXCEL_MACRO_MAIN)
 
 
-def remote_template_docx():
+def remote_template_docx(package_parts_last=False):
     settings = (XML_HEADER + '<w:settings xmlns:w="%s" xmlns:r="%s"><w:attachedTemplate r:id="rId1"/></w:settings>'
                 % (W_NS, R_NS)).encode()
     return docx(paragraph("Quarterly figures, see template."),
@@ -499,7 +522,8 @@ def remote_template_docx():
                  "word/_rels/settings.xml.rels": relationships(
                      ("rId1", REL + "attachedTemplate", "http://example.invalid/t.dotm", "External"))},
                 [("/word/settings.xml",
-                  "application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml")])
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml")],
+                package_parts_last=package_parts_last)
 
 
 def dde_docx():
@@ -553,18 +577,30 @@ def rtf_with_macro_object():
             + hex_lines + "\n}}\n}\n").encode()
 
 
+# The password of the encrypted Office samples, as a user would give it with --password.
+OFFICE_PASSWORD = "tollgate-test"
+
+
 def samples():
+    # Imported here: office_encryption builds on this module's compound files.
+    import office_encryption
+
     return {
         "threats/office/benign_hyperlink.docx": hyperlink_docx(),
         "threats/office/benign_hyperlink.xlsx": hyperlink_xlsx(),
         "threats/office/benign_hyperlink.pptx": pptx_with_hyperlink(),
         "threats/office/invoice.docm": docm_with_auto_open(),
         "threats/office/report.xlsm": xlsm_with_workbook_open(),
+        "threats/office/split_macro.docm": docm_with_split_macro(),
         "threats/office/remote_template.docx": remote_template_docx(),
+        "threats/office/remote_template_reordered.docx": remote_template_docx(package_parts_last=True),
         "threats/office/dde.docx": dde_docx(),
         "threats/office/legacy_macro.doc": legacy_word_document(LEGACY_WORD_MODULES),
         "threats/office/macro_object.rtf": rtf_with_macro_object(),
         "threats/office/ole_eicar.docx": embedded_ole_docx(),
         "threats/office/activex.docx": activex_docx(),
         "threats/office/encrypted.docx": encrypted_package(),
+        "threats/office/encrypted_macro.docm": office_encryption.agile_encrypt(docm_with_auto_open(), OFFICE_PASSWORD),
+        "threats/office/encrypted_standard.docx": office_encryption.standard_encrypt(remote_template_docx(),
+                                                                                     OFFICE_PASSWORD),
     }

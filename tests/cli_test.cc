@@ -153,28 +153,64 @@ verdict = "clean"
   EXPECT_NE(broken.output.find("severity.high: expected one of"), std::string::npos) << broken.output;
 }
 
+// The report of `tollgate scan --json --password P…` on a sample every password test expects blocked.
+nlohmann::json ScanWithPasswords(const std::string& sample, const std::vector<std::string>& passwords) {
+  std::string command = kTollgate + " scan --json";
+  for (const std::string& password : passwords) command += " --password " + password;
+  const CommandResult result = RunCommand(command + " " + sample);
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_EQ(result.output.find("tollgate-test"), std::string::npos) << "a password must never be printed";
+  const auto lines = JsonLines(result.output);
+  EXPECT_EQ(lines.size(), 2u) << result.output;
+  return lines.empty() ? nlohmann::json::object() : lines[0];
+}
+
 TEST(CliScan, PasswordsAreTriedInOrderAndEveryAttemptIsRecorded) {
   const std::string sample = (kCorpus / "threats/encrypted_eicar.zip").string();
-  const CommandResult result =
-      RunCommand(kTollgate + " scan --json --password wrong-one --password tollgate-test " + sample);
-  EXPECT_EQ(result.exit_code, 1);
-  const auto lines = JsonLines(result.output);
-  ASSERT_EQ(lines.size(), 2u) << result.output;
-  EXPECT_EQ(lines[0]["verdict"], "malicious");
+  const nlohmann::json report = ScanWithPasswords(sample, {"wrong-one", "tollgate-test"});
+  EXPECT_EQ(report["verdict"], "malicious");
   std::vector<std::string> attempts;
   std::set<std::string> engines;
-  for (const auto& f : lines[0]["findings"]) {
+  for (const auto& f : report["findings"]) {
     if (f["rule"] == "Tollgate.Decrypt.Attempt") attempts.push_back(f["detail"]);
     if (f["object"] == "encrypted_eicar.zip>eicar.com" && f["kind"] == "signature") engines.insert(f["engine"]);
   }
   EXPECT_EQ(attempts, (std::vector<std::string>{"password 1 of 2: rejected", "password 2 of 2: accepted"}));
   EXPECT_EQ(engines, (std::set<std::string>{"clamav", "hyperscan", "yara"}));
-  EXPECT_EQ(result.output.find("tollgate-test"), std::string::npos) << "a password must never be printed";
+  EXPECT_EQ(ScanWithPasswords(sample, {"wrong-one"})["verdict"], "incomplete");
+}
 
-  const CommandResult wrong = RunCommand(kTollgate + " scan --json --password wrong-one " + sample);
-  const auto wrong_lines = JsonLines(wrong.output);
-  ASSERT_EQ(wrong_lines.size(), 2u);
-  EXPECT_EQ(wrong_lines[0]["verdict"], "incomplete");
+TEST(CliScan, EncryptedOfficeDocumentIsDecryptedAndItsMacroFoundThroughTheDecryptedLayer) {
+  const std::string sample = (kCorpus / "threats/office/encrypted_macro.docm").string();
+  const nlohmann::json report = ScanWithPasswords(sample, {"wrong-one", "tollgate-test"});
+  EXPECT_EQ(report["verdict"], "malicious");
+  std::vector<std::string> findings, attempts;
+  for (const auto& f : report["findings"]) {
+    findings.push_back(f["engine"].get<std::string>() + " " + f["rule"].get<std::string>() + " " +
+                       f["object"].get<std::string>());
+    if (f["rule"] == "Tollgate.Decrypt.Attempt") attempts.push_back(f["detail"]);
+  }
+  EXPECT_EQ(findings,
+            (std::vector<std::string>{
+                "tollgate Tollgate.Decrypt.Attempt encrypted_macro.docm",
+                "tollgate Tollgate.Decrypt.Attempt encrypted_macro.docm",
+                "tollgate Tollgate.OOXML.VBAProject encrypted_macro.docm>EncryptedPackage>word/vbaProject.bin",
+                "tollgate Tollgate.VBA.AutoExecDangerousCall "
+                "encrypted_macro.docm>EncryptedPackage>word/vbaProject.bin>VBA/Module1",
+                "yara Tollgate_VBA_AutoExec_Dangerous_Call "
+                "encrypted_macro.docm>EncryptedPackage>word/vbaProject.bin>VBA/Module1"}));
+  EXPECT_EQ(attempts, (std::vector<std::string>{"password 1 of 2: rejected", "password 2 of 2: accepted"}));
+
+  const nlohmann::json wrong = ScanWithPasswords(sample, {"wrong-one"});
+  EXPECT_EQ(wrong["verdict"], "incomplete");
+  std::vector<std::string> wrong_findings;
+  for (const auto& f : wrong["findings"]) {
+    wrong_findings.push_back(f["rule"].get<std::string>() + ": " + f["detail"].get<std::string>());
+  }
+  EXPECT_EQ(wrong_findings,
+            (std::vector<std::string>{
+                "Tollgate.Decrypt.Attempt: password 1 of 1: rejected",
+                "Tollgate.Incomplete.encrypted: an encrypted OOXML package: no given password opens it"}));
 }
 
 TEST(CliScan, DoesNotFollowSymbolicLinks) {

@@ -4,14 +4,14 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache file zip unzip
+  build-essential cmake ninja-build pkg-config ccache file zip unzip p7zip-full
   libclamav-dev libyara-dev libmagic-dev libpoppler-cpp-dev libpoppler-private-dev
   libzip-dev libhyperscan-dev libtbb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev libssl-dev
   libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtomlplusplus-dev python3
   clamav clamav-daemon yara clamav-testfiles
   libgsf-1-dev libxml2-dev zlib1g-dev
-  libcpp-httplib-dev python3-grpcio python3-protobuf openssl
+  libcpp-httplib-dev python3-grpcio python3-protobuf python3-cryptography openssl
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libtasn1-doc shared-mime-info
 )
 

@@ -2,9 +2,13 @@
 
 #include <magic.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <zip.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 namespace tollgate {
 namespace {
@@ -38,6 +42,52 @@ std::string Describe(magic_set* handle, std::span<const uint8_t> bytes) {
   return text ? text : "";
 }
 
+struct ZipDiscarder {
+  void operator()(zip_t* archive) const { zip_discard(archive); }
+};
+
+// The application an OOXML package belongs to, by the folder of its main part, with the type
+// libmagic gives such a package when it recognises it.
+struct OoxmlApplication {
+  std::string_view folder;
+  std::string_view mime;
+  std::string_view description;
+};
+constexpr std::array<OoxmlApplication, 3> kOoxmlApplications = {{
+    {"word/", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Microsoft Word 2007+"},
+    {"xl/", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Microsoft Excel 2007+"},
+    {"ppt/", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+     "Microsoft PowerPoint 2007+"},
+}};
+
+// libmagic recognises an OOXML package only from its first few zip entries; Office and every OPC
+// reader accept [Content_Types].xml and _rels/.rels anywhere, so a package with its entries
+// reordered would pass as a plain zip and miss the OOXML analysis. Only the central directory is
+// read: nothing is inflated.
+std::optional<FileType> OoxmlByContent(std::span<const uint8_t> bytes) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  std::unique_ptr<zip_t, ZipDiscarder> archive(source ? zip_open_from_source(source, ZIP_RDONLY, &error) : nullptr);
+  if (source != nullptr && !archive) zip_source_free(source);
+  zip_error_fini(&error);
+  if (!archive || zip_name_locate(archive.get(), "[Content_Types].xml", 0) < 0 ||
+      zip_name_locate(archive.get(), "_rels/.rels", 0) < 0) {
+    return std::nullopt;
+  }
+  const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
+  for (zip_int64_t i = 0; i < entries; ++i) {
+    const char* name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
+    if (name == nullptr) continue;
+    for (const OoxmlApplication& application : kOoxmlApplications) {
+      if (std::string_view(name).starts_with(application.folder)) {
+        return FileType{std::string(application.mime), std::string(application.description)};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct FileTyper::Impl {
@@ -58,6 +108,11 @@ FileType FileTyper::Identify(std::span<const uint8_t> bytes) const {
   ThreadMagic& magic = impl_->magic.local();
   FileType type{Describe(magic.mime.get(), bytes), Describe(magic.description.get(), bytes)};
   if (type.mime.empty()) type.mime = "application/octet-stream";
+  // With the package parts a few entries in, libmagic still says "Microsoft OOXML", but gives no
+  // MIME type for it.
+  if (type.mime == "application/zip" || type.description == "Microsoft OOXML") {
+    if (auto ooxml = OoxmlByContent(bytes)) return *std::move(ooxml);
+  }
   return type;
 }
 

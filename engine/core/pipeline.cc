@@ -73,6 +73,7 @@ struct Pipeline::Upload {
   Clock::time_point deadline;
   ScanBudget budget;
   CollectingSink findings;
+  std::vector<std::unique_ptr<UploadState>> detector_states;  // one per detector, in RuleSet order
   std::atomic<bool> timeout_reported{false};
   tbb::task_group tasks;
 };
@@ -85,17 +86,20 @@ const Unpacker* Pipeline::FindUnpacker(const FileType& type) const {
 }
 
 void Pipeline::RunDetectors(Upload& upload, const ScanObject& object, const Detector* skip) const {
-  for (const auto& detector : rules_.detectors) {
-    if (detector.get() == skip) continue;
+  for (size_t i = 0; i < rules_.detectors.size(); ++i) {
+    const Detector* detector = rules_.detectors[i].get();
+    if (detector == skip) continue;
     if (ReportIfExpired(upload, object.path)) return;
-    const Detector* self = detector.get();
-    ScanContext ctx(upload.deadline, [this, &upload, &object, self](const ScanObject& layer) {
-      ScanObject typed = layer;
-      typed.type = typer_.Identify(layer.bytes);
-      typed.depth = std::max(layer.depth, object.depth + 1);
-      upload.budget.layers.fetch_add(1);
-      RunDetectors(upload, typed, self);
-    });
+    ScanContext ctx(
+        upload.deadline,
+        [this, &upload, &object, detector](const ScanObject& layer) {
+          ScanObject typed = layer;
+          typed.type = typer_.Identify(layer.bytes);
+          typed.depth = std::max(layer.depth, object.depth + 1);
+          upload.budget.layers.fetch_add(1);
+          RunDetectors(upload, typed, detector);
+        },
+        upload.detector_states[i].get());
     Status status = detector->Scan(object, ctx, upload.findings);
     if (!status.ok()) {
       upload.findings.Add(IncompleteFinding(detector->Name(), ReasonFor(status), object.path, status.ToString()));
@@ -158,6 +162,7 @@ ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> by
   report.type = typer_.Identify(bytes);
   report.rules_version = rules_.version;
 
+  for (const auto& detector : rules_.detectors) upload.detector_states.push_back(detector->NewUploadState());
   ScanObject root{ObjectPath(report.name), report.type, bytes, 0, {}};
   if (bytes.size() > limits_.max_layer_bytes) {
     upload.findings.Add(IncompleteFinding("tollgate", "max_layer_bytes", root.path,
@@ -166,6 +171,9 @@ ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> by
     Process(upload, root);
   }
   upload.tasks.wait();
+  for (size_t i = 0; i < rules_.detectors.size(); ++i) {
+    if (upload.detector_states[i]) rules_.detectors[i]->FinishUpload(*upload.detector_states[i], upload.findings);
+  }
 
   report.findings = upload.findings.Take(root.path);
   Decision decision = policy.Decide(report.findings);

@@ -1,5 +1,7 @@
 #include "tollgate/verdict.h"
 
+#include <fmt/format.h>
+
 namespace tollgate {
 
 std::string_view ToString(Severity severity) {
@@ -50,6 +52,17 @@ Finding IncompleteFinding(std::string_view engine, std::string_view reason, cons
   finding.object = object.ToString();
   finding.reason = std::string(reason);
   finding.detail = std::move(detail);
+  return finding;
+}
+
+Finding DecryptAttemptFinding(const ObjectPath& object, size_t attempt, size_t attempts, bool accepted) {
+  Finding finding;
+  finding.engine = "tollgate";
+  finding.rule = "Tollgate.Decrypt.Attempt";
+  finding.severity = Severity::kInfo;
+  finding.kind = FindingKind::kHeuristic;
+  finding.object = object.ToString();
+  finding.detail = fmt::format("password {} of {}: {}", attempt, attempts, accepted ? "accepted" : "rejected");
   return finding;
 }
 

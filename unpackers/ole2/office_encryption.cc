@@ -32,15 +32,12 @@ bool ExcelHasFilePass(std::span<const uint8_t> workbook) {
 }  // namespace
 
 void EncryptionEvidence::ObserveRootStream(std::string_view name, std::span<const uint8_t> bytes) {
-  if (name == "EncryptionInfo") encryption_info_ = true;
-  if (name == "EncryptedPackage") encrypted_package_ = true;
   if (name == "EncryptedSummary") encrypted_summary_ = true;
   if (name == "WordDocument") word_encrypted_ = WordFibSaysEncrypted(bytes);
   if (name == "Workbook" || name == "Book") excel_encrypted_ = ExcelHasFilePass(bytes);
 }
 
 std::optional<std::string> EncryptionEvidence::Scheme() const {
-  if (encryption_info_ && encrypted_package_) return "an encrypted OOXML package (EncryptionInfo, EncryptedPackage)";
   if (word_encrypted_) return "Word document encryption (fEncrypted in the FIB)";
   if (excel_encrypted_) return "Excel workbook encryption (a FILEPASS record)";
   if (encrypted_summary_) return "PowerPoint document encryption (an EncryptedSummary stream)";

@@ -1,5 +1,6 @@
-// Office's own encryption inside a compound file ([MS-OFFCRYPTO]), recognised from the streams at
-// its root. Nothing here decrypts.
+// The encryption of Word, Excel and PowerPoint 97-2003 documents ([MS-OFFCRYPTO] 2.3.6, 2.3.7: RC4
+// and XOR obfuscation), recognised from the streams at the compound file's root. Nothing here
+// decrypts. (Encrypted OOXML packages are a compound file of their own: office_decryption.h.)
 #pragma once
 
 #include <cstdint>
@@ -18,8 +19,6 @@ class EncryptionEvidence {
   std::optional<std::string> Scheme() const;
 
  private:
-  bool encryption_info_ = false;
-  bool encrypted_package_ = false;
   bool encrypted_summary_ = false;
   bool word_encrypted_ = false;
   bool excel_encrypted_ = false;

@@ -2,7 +2,8 @@
 // embedded objects, VBA projects) through libgsf. Every stream becomes a child named by its storage
 // path ("Macros/VBA/dir"); so do the decompressed source of every VBA module (under its stream's path:
 // "VBA/Module1" in a vbaProject.bin), the file inside a Packager object and the objects stored in a
-// PowerPoint document.
+// PowerPoint document. A password-protected OOXML package is decrypted with the user's passwords
+// and becomes the child "EncryptedPackage" in place of its ciphertext.
 #include "ole2_unpacker.h"
 
 #include <fmt/format.h>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "cfb_bounds.h"
+#include "office_decryption.h"
 #include "office_encryption.h"
 #include "ole10native.h"
 #include "ppt_objects.h"
@@ -48,6 +50,10 @@ constexpr std::string_view kVbaStorage = "vba";
 constexpr std::string_view kVbaDirStream = "dir";
 constexpr std::string_view kOle10NativeStream = "\x01ole10native";
 constexpr std::string_view kPowerPointStream = "PowerPoint Document";
+constexpr std::string_view kEncryptionInfoStream = "EncryptionInfo";
+constexpr std::string_view kEncryptedPackageStream = "EncryptedPackage";
+// An EncryptionInfo stream is a binary header or an XML descriptor of a few KiB.
+constexpr uint64_t kMaxEncryptionInfoBytes = 1 << 20;
 // A dir stream lists a project's modules and references in a few KiB.
 constexpr uint64_t kMaxVbaDirBytes = 1 << 20;
 
@@ -115,11 +121,16 @@ class CompoundFileUnpacking {
   CompoundFileUnpacking(const ScanObject& parent, ChildSink& sink) : parent_(parent), sink_(sink) {}
 
   void Run(GsfInfile* root) {
+    GObjectPtr<GsfInput> encryption_info(gsf_infile_child_by_name(root, kEncryptionInfoStream.data()));
+    GObjectPtr<GsfInput> encrypted_package(gsf_infile_child_by_name(root, kEncryptedPackageStream.data()));
+    // The ciphertext is no layer: its plaintext is, once a password opens it.
+    encrypted_package_ = encryption_info && encrypted_package;
     ReadStorages(root);
     for (const auto& [storage, streams] : vba_storages_) {
       if (sink_.ShouldStop()) break;
       ExtractVbaProject(storage, streams);
     }
+    if (encrypted_package_) DecryptPackage(encryption_info.get(), encrypted_package.get());
     if (const auto scheme = encryption_.Scheme()) {
       sink_.Report(IncompleteFinding("tollgate", "encrypted", parent_.path,
                                      fmt::format("{}; decrypting this format is not supported, so no password "
@@ -164,6 +175,7 @@ class CompoundFileUnpacking {
   }
 
   void AddStream(const PendingStorage& storage, const std::string& name, const std::string& path, GsfInput* stream) {
+    if (encrypted_package_ && storage.path.empty() && name == kEncryptedPackageStream) return;
     const auto size = static_cast<uint64_t>(std::max<gsf_off_t>(gsf_input_size(stream), 0));
     auto cap = sink_.Admit(path, size, size);
     std::optional<std::vector<uint8_t>> bytes;
@@ -272,8 +284,56 @@ class CompoundFileUnpacking {
     if (!source.empty()) (void)sink_.Add(name, std::move(source));
   }
 
+  // Tries the user's passwords in order on an encrypted OOXML package, recording each attempt; the
+  // first that opens it makes the decrypted package the child "EncryptedPackage".
+  void DecryptPackage(GsfInput* encryption_info, GsfInput* encrypted_package) {
+    const auto encrypted = [&](std::string why) {
+      sink_.Report(IncompleteFinding("tollgate", "encrypted", parent_.path, "an encrypted OOXML package: " + why));
+    };
+    const auto info = ReadStreamBytes(encryption_info, kMaxEncryptionInfoBytes);
+    if (!info) return encrypted("libgsf cannot read EncryptionInfo");
+    auto decryptor = ole2::PackageDecryptor::Create(*info);
+    if (!decryptor.ok()) return encrypted(decryptor.status().message() + "; no password was tried");
+    const std::vector<std::string>& passwords = sink_.Passwords();
+    if (passwords.empty()) return encrypted("no password was given");
+
+    const auto stored = static_cast<uint64_t>(std::max<gsf_off_t>(gsf_input_size(encrypted_package), 0));
+    std::vector<uint8_t> head(8);
+    if (stored < 8 || gsf_input_read(encrypted_package, head.size(), head.data()) == nullptr ||
+        gsf_input_seek(encrypted_package, 0, G_SEEK_SET)) {
+      return encrypted("EncryptedPackage is shorter than its size field");
+    }
+    auto cap = sink_.Admit(kEncryptedPackageStream, ole2::DeclaredPackageSize(head), stored);
+    if (!cap.ok()) return;  // the sink recorded which limit
+    // The size field, the bytes the cap allows, and the rest of the last segment they start.
+    const auto ciphertext = ReadStreamBytes(encrypted_package, 8 + *cap + 1 + 4096);
+    if (!ciphertext) return encrypted("libgsf cannot read EncryptedPackage");
+
+    const auto should_stop = [this] { return sink_.ShouldStop(); };
+    for (size_t i = 0; i < passwords.size(); ++i) {
+      auto key = (*decryptor)->KeyFor(passwords[i], should_stop);
+      if (!key.ok()) {
+        // Past the deadline the pipeline records the timeout; anything else is a broken descriptor.
+        if (key.status().code() != StatusCode::kDeadlineExceeded) encrypted(key.status().message());
+        return;
+      }
+      sink_.Report(DecryptAttemptFinding(parent_.path, i + 1, passwords.size(), !key->empty()));
+      if (key->empty()) continue;
+      std::vector<uint8_t> package;
+      Status status = (*decryptor)->Decrypt(*key, *ciphertext, *cap, package);
+      if (!status.ok()) {
+        return sink_.Report(IncompleteFinding("tollgate", "parse_error", parent_.path.Child(kEncryptedPackageStream),
+                                              status.message()));
+      }
+      (void)sink_.Add(kEncryptedPackageStream, std::move(package));  // a refusal is recorded by the sink
+      return;
+    }
+    encrypted("no given password opens it");
+  }
+
   const ScanObject& parent_;
   ChildSink& sink_;
+  bool encrypted_package_ = false;
   ole2::EncryptionEvidence encryption_;
   std::map<std::string, StreamsByName> vba_storages_;  // by storage path
 };

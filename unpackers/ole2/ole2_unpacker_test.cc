@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "office_decryption.h"
 #include "recording_child_sink.h"
 
 namespace tollgate::testing {
@@ -47,8 +48,10 @@ std::vector<uint8_t> ZipMember(const std::vector<uint8_t>& zip, const char* name
   return bytes;
 }
 
-RecordingChildSink Unpack(const std::string& name, const std::vector<uint8_t>& bytes) {
-  RecordingChildSink sink{ObjectPath(name)};
+RecordingChildSink Unpack(const std::string& name, const std::vector<uint8_t>& bytes,
+                          std::vector<std::string> passwords = {}, uint64_t cap = 64ull << 20) {
+  RecordingChildSink sink{ObjectPath(name), cap};
+  sink.passwords = std::move(passwords);
   const ScanObject object{ObjectPath(name), kCompoundFile, bytes, 0, "ole2"};
   const Status status = MakeUnpacker_ole2()->Unpack(object, sink);
   EXPECT_TRUE(status.ok()) << status.ToString();
@@ -160,13 +163,133 @@ TEST(Ole2Unpacker, LibreOfficesDocumentsGiveNoFindings) {
   }
 }
 
-TEST(Ole2Unpacker, EncryptedPackageIsIncompleteAndSaysNoPasswordWasTried) {
-  const RecordingChildSink sink = Unpack("encrypted.docx", ReadBytes(kCorpus / "threats/office/encrypted.docx"));
-  EXPECT_EQ(sink.findings,
-            std::vector<Finding>{IncompleteFinding(
-                "tollgate", "encrypted", ObjectPath("encrypted.docx"),
-                "an encrypted OOXML package (EncryptionInfo, EncryptedPackage); decrypting this format is not "
-                "supported, so no password was tried")});
+TEST(Ole2Unpacker, EncryptedPackageWithoutAPasswordEncryptorIsIncompleteAndNoPasswordIsTried) {
+  const RecordingChildSink sink =
+      Unpack("encrypted.docx", ReadBytes(kCorpus / "threats/office/encrypted.docx"), {"tollgate-test"});
+  EXPECT_EQ(sink.findings, std::vector<Finding>{IncompleteFinding(
+                               "tollgate", "encrypted", ObjectPath("encrypted.docx"),
+                               "an encrypted OOXML package: the document has no password key encryptor "
+                               "(certificate only); no password was tried")});
+}
+
+const std::string kOfficePassword = "tollgate-test";  // corpus/office_samples.py
+
+Finding Attempt(const std::string& object, size_t attempt, size_t attempts, bool accepted) {
+  return DecryptAttemptFinding(ObjectPath(object), attempt, attempts, accepted);
+}
+
+TEST(Ole2Unpacker, EncryptedPackageWithoutPasswordsIsIncompleteAndItsCiphertextIsNoLayer) {
+  const RecordingChildSink sink =
+      Unpack("encrypted_macro.docm", ReadBytes(kCorpus / "threats/office/encrypted_macro.docm"));
+  EXPECT_EQ(sink.findings, std::vector<Finding>{IncompleteFinding("tollgate", "encrypted",
+                                                                  ObjectPath("encrypted_macro.docm"),
+                                                                  "an encrypted OOXML package: no password was given")});
+  EXPECT_EQ(Sorted(sink.ChildNames()), (std::vector<std::string>{"EncryptionInfo", "\\x06DataSpaces/Version"}));
+}
+
+TEST(Ole2Unpacker, AgileEncryptedPackageIsDecryptedWithTheFirstPasswordThatFits) {
+  const RecordingChildSink sink = Unpack("encrypted_macro.docm",
+                                         ReadBytes(kCorpus / "threats/office/encrypted_macro.docm"),
+                                         {"wrong-one", kOfficePassword, "never-tried"});
+  EXPECT_EQ(sink.findings, (std::vector<Finding>{Attempt("encrypted_macro.docm", 1, 3, false),
+                                                 Attempt("encrypted_macro.docm", 2, 3, true)}));
+  const std::string package = sink.ChildText("EncryptedPackage");
+  const std::vector<uint8_t> package_bytes(package.begin(), package.end());
+  ASSERT_TRUE(package.starts_with("PK\x03\x04"));
+  const std::vector<uint8_t> vba = ZipMember(package_bytes, "word/vbaProject.bin");
+  ASSERT_FALSE(vba.empty());
+  // The decrypted macro project is a compound file like any other: the module's stream, then its source.
+  const std::vector<std::string> module = Unpack("vbaProject.bin", vba).ChildTexts("VBA/Module1");
+  ASSERT_EQ(module.size(), 2u);
+  EXPECT_NE(module[1].find("Sub AutoOpen()"), std::string::npos);
+}
+
+TEST(Ole2Unpacker, StandardEncryptedPackageIsDecrypted) {
+  const RecordingChildSink sink = Unpack(
+      "encrypted_standard.docx", ReadBytes(kCorpus / "threats/office/encrypted_standard.docx"), {kOfficePassword});
+  EXPECT_EQ(sink.findings, std::vector<Finding>{Attempt("encrypted_standard.docx", 1, 1, true)});
+  const std::string package = sink.ChildText("EncryptedPackage");
+  const std::string settings_rels = [&] {
+    const auto bytes = ZipMember({package.begin(), package.end()}, "word/_rels/settings.xml.rels");
+    return std::string(bytes.begin(), bytes.end());
+  }();
+  EXPECT_NE(settings_rels.find("attachedTemplate"), std::string::npos);
+}
+
+TEST(Ole2Unpacker, EncryptedPackageNoPasswordOpensIsIncompleteWithEveryAttemptRecorded) {
+  for (const char* sample : {"encrypted_macro.docm", "encrypted_standard.docx"}) {
+    const RecordingChildSink sink =
+        Unpack(sample, ReadBytes(kCorpus / "threats/office" / sample), {"wrong-one", "Tollgate-Test"});
+    EXPECT_EQ(sink.findings,
+              (std::vector<Finding>{Attempt(sample, 1, 2, false), Attempt(sample, 2, 2, false),
+                                    IncompleteFinding("tollgate", "encrypted", ObjectPath(sample),
+                                                      "an encrypted OOXML package: no given password opens it")}))
+        << sample;
+    EXPECT_EQ(sink.ChildText("EncryptedPackage"), "") << sample;
+  }
+}
+
+TEST(Ole2Unpacker, DecryptedPackageStaysWithinTheSinksCap) {
+  const RecordingChildSink sink = Unpack(
+      "encrypted_macro.docm", ReadBytes(kCorpus / "threats/office/encrypted_macro.docm"), {kOfficePassword}, 100);
+  EXPECT_EQ(sink.ChildText("EncryptedPackage"), "");  // 101 bytes decrypted, refused by the sink
+}
+
+// EncryptionInfo of the agile sample, as the unpacker hands it on.
+std::vector<uint8_t> AgileEncryptionInfo() {
+  const std::string info =
+      Unpack("encrypted_macro.docm", ReadBytes(kCorpus / "threats/office/encrypted_macro.docm"))
+          .ChildText("EncryptionInfo");
+  return {info.begin(), info.end()};
+}
+
+TEST(PackageDecryptor, RefusesHostileDescriptorsAndPackages) {
+  std::vector<uint8_t> info = AgileEncryptionInfo();
+  auto decryptor = ole2::PackageDecryptor::Create(info);
+  ASSERT_TRUE(decryptor.ok()) << decryptor.status().ToString();
+  auto key = (*decryptor)->KeyFor(kOfficePassword, {});
+  ASSERT_TRUE(key.ok());
+  ASSERT_EQ(key->size(), 32u);
+
+  // A package that declares more than it holds.
+  std::vector<uint8_t> package = {0xFF, 0xFF, 0, 0, 0, 0, 0, 0};
+  package.resize(8 + 4096);
+  std::vector<uint8_t> out;
+  EXPECT_EQ((*decryptor)->Decrypt(*key, package, 1 << 20, out).code(), StatusCode::kDataLoss);
+  EXPECT_EQ((*decryptor)->Decrypt(*key, std::vector<uint8_t>(5), 1 << 20, out).code(), StatusCode::kDataLoss);
+  // A limit below the declared size: one byte past it, for the caller's check.
+  ASSERT_TRUE((*decryptor)->Decrypt(*key, std::vector<uint8_t>{40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                               11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+                                                               25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38,
+                                                               39, 40, 41, 42, 43, 44, 45, 46, 47, 48},
+                                 9, out)
+                  .ok());
+  EXPECT_EQ(out.size(), 10u);
+
+  // The derivation stops when asked to, and a spin count over the specification's maximum is refused.
+  auto stopped = (*decryptor)->KeyFor(kOfficePassword, [] { return true; });
+  EXPECT_EQ(stopped.status().code(), StatusCode::kDeadlineExceeded);
+  std::string text(info.begin(), info.end());
+  text.replace(text.find("spinCount=\"100000\""), 18, "spinCount=\"99999999\"");
+  EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>(text.begin(), text.end())).status().code(),
+            StatusCode::kDataLoss);
+  text.replace(text.find("cipherAlgorithm=\"AES\""), 21, "cipherAlgorithm=\"RC2\"");
+  EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>(text.begin(), text.end())).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>(info.begin(), info.begin() + 40)).status().code(),
+            StatusCode::kDataLoss);
+  std::string with_dtd(info.begin(), info.end());
+  with_dtd.insert(with_dtd.find("<encryption"), "<!DOCTYPE encryption [<!ENTITY a \"aaaa\">]>");
+  EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>(with_dtd.begin(), with_dtd.end())).status().message(),
+            "encryption descriptor: declares a DTD, which OOXML forbids");
+  EXPECT_EQ(ole2::PackageDecryptor::Create(std::vector<uint8_t>{4, 0, 3, 0, 0, 0, 0, 0}).status().code(),
+            StatusCode::kFailedPrecondition);
+  // Truncated standard encryption headers never read past the stream.
+  for (size_t size = 0; size < 120; ++size) {
+    std::vector<uint8_t> standard = {4, 0, 2, 0, 0x24, 0, 0, 0, 0x60, 0, 0, 0};
+    standard.resize(size, 0);
+    EXPECT_FALSE(ole2::PackageDecryptor::Create(standard).ok()) << size;
+  }
 }
 
 TEST(Ole2Unpacker, WordsEncryptionFlagMakesTheDocumentIncomplete) {

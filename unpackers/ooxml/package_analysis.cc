@@ -1,19 +1,16 @@
 #include "package_analysis.h"
 
 #include <fmt/format.h>
-#include <libxml/parser.h>
 #include <libxml/xmlreader.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <climits>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 
 #include "tollgate/status.h"
+#include "xml_nodes.h"
 
 namespace tollgate::ooxml {
 namespace {
@@ -32,15 +29,10 @@ constexpr size_t kFieldNameChars = 64;
 // read, so memory stays bounded whatever the part holds.
 constexpr size_t kMaxOpenFields = 4096;
 
-struct ReaderFree {
-  void operator()(xmlTextReader* reader) const { xmlFreeTextReader(reader); }
-};
 struct XmlFree {
   void operator()(xmlChar* text) const { xmlFree(text); }
 };
 using XmlText = std::unique_ptr<xmlChar, XmlFree>;
-
-void IgnoreXmlError(void* /*context*/, xmlErrorPtr /*error*/) {}
 
 std::string Lowercase(std::string_view text) {
   std::string lower(text);
@@ -79,28 +71,6 @@ std::string ShortIdentifier(std::string_view text) {
 
 bool Contains(std::span<const uint8_t> bytes, std::string_view needle) {
   return std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end()) != bytes.end();
-}
-
-// Visits every node of an XML part. OOXML parts never declare a DTD (consumers must reject one),
-// so reading stops before any entity could be declared, let alone expanded.
-Status ForEachXmlNode(std::span<const uint8_t> bytes, const std::function<void(xmlTextReader*)>& visit) {
-  static std::once_flag once;
-  std::call_once(once, xmlInitParser);  // libxml2 asks for this before it is used by several threads
-  if (bytes.size() > INT_MAX) return DataLoss("too large for the XML parser");
-  if (Contains(bytes, "<!DOCTYPE")) return DataLoss("declares a DTD, which OOXML forbids");
-  std::unique_ptr<xmlTextReader, ReaderFree> reader(
-      xmlReaderForMemory(reinterpret_cast<const char*>(bytes.data()), static_cast<int>(bytes.size()), nullptr, nullptr,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-  if (!reader) return ResourceExhausted("libxml2 cannot create a reader");
-  xmlTextReaderSetStructuredErrorHandler(reader.get(), IgnoreXmlError, nullptr);
-  int result;
-  while ((result = xmlTextReaderRead(reader.get())) == 1) {
-    if (xmlTextReaderNodeType(reader.get()) == XML_READER_TYPE_DOCUMENT_TYPE) {
-      return DataLoss("declares a DTD, which OOXML forbids");
-    }
-    visit(reader.get());
-  }
-  return result == 0 ? Status::Ok() : DataLoss("not well-formed XML");
 }
 
 // Word's field instructions and the DDE fields among them. A complex field's instruction is the

@@ -50,9 +50,7 @@ std::unique_ptr<pdf::PopplerDocument> OpenWithPasswords(const ScanObject& parent
   for (size_t i = 0; i < passwords.size(); ++i) {
     auto attempt = pdf::PopplerDocument::Open(parent.bytes, passwords[i]);
     const bool accepted = !attempt->needs_password();
-    sink.Report(
-        InfoFinding(parent.path, "Tollgate.Decrypt.Attempt",
-                    fmt::format("password {} of {}: {}", i + 1, passwords.size(), accepted ? "accepted" : "rejected")));
+    sink.Report(DecryptAttemptFinding(parent.path, i + 1, passwords.size(), accepted));
     if (accepted) {
       accepted_password = i + 1;
       return attempt;

@@ -1,5 +1,4 @@
 // ZIP containers (plain zip, jar, OOXML and OpenDocument packages) through libzip, from memory.
-#include <fmt/format.h>
 #include <zip.h>
 
 #include <memory>
@@ -59,17 +58,6 @@ bool ReadEntry(zip_file_t* file, uint64_t cap, std::vector<uint8_t>& out, std::s
   return true;
 }
 
-Finding DecryptAttempt(const ObjectPath& child, size_t attempt, size_t attempts, bool accepted) {
-  Finding finding;
-  finding.engine = "tollgate";
-  finding.rule = "Tollgate.Decrypt.Attempt";
-  finding.severity = Severity::kInfo;
-  finding.kind = FindingKind::kHeuristic;
-  finding.object = child.ToString();
-  finding.detail = fmt::format("password {} of {}: {}", attempt, attempts, accepted ? "accepted" : "rejected");
-  return finding;
-}
-
 // Tries the user's passwords in order, recording each attempt. ZipCrypto checks a password with
 // a single byte, so one that opens the entry but fails the CRC while reading was wrong too.
 bool ReadEncryptedEntry(zip_t* archive, zip_uint64_t index, uint64_t cap, const ObjectPath& child, ChildSink& sink,
@@ -80,7 +68,7 @@ bool ReadEncryptedEntry(zip_t* archive, zip_uint64_t index, uint64_t cap, const 
     std::string error;
     out.clear();
     const bool accepted = file && ReadEntry(file.get(), cap, out, error);
-    sink.Report(DecryptAttempt(child, i + 1, passwords.size(), accepted));
+    sink.Report(DecryptAttemptFinding(child, i + 1, passwords.size(), accepted));
     if (accepted) return true;
   }
   sink.Report(IncompleteFinding("tollgate", "encrypted", child,

@@ -54,6 +54,14 @@ std::vector<std::string> Summaries(const std::vector<Finding>& findings) {
   return summaries;
 }
 
+// The detail of the macro detector's finding (engine "tollgate", rule Tollgate.VBA.*); "" for none.
+std::string MacroDetail(const std::vector<Finding>& findings) {
+  const auto macro = std::find_if(findings.begin(), findings.end(), [](const Finding& f) {
+    return f.engine == "tollgate" && f.rule.starts_with("Tollgate.VBA.");
+  });
+  return macro == findings.end() ? "" : macro->detail;
+}
+
 // Follows an upload through Tollgate's own unpackers the way the pipeline does (OOXML packages and
 // compound files, recognised by their signatures here instead of libmagic) and runs the macro
 // detector on every layer. Returns the unpackers' and the detector's findings.
@@ -62,7 +70,9 @@ class MiniPipeline {
   // Sorted and without repeats, as the pipeline reports them.
   std::vector<Finding> Scan(const std::string& name, const std::vector<uint8_t>& bytes) {
     CollectingSink out;
-    Visit(ObjectPath(name), bytes, out);
+    const std::unique_ptr<UploadState> state = detector_->NewUploadState();
+    Visit(ObjectPath(name), bytes, state.get(), out);
+    detector_->FinishUpload(*state, out);
     auto key = [](const Finding& f) { return std::tie(f.object, f.engine, f.rule, f.detail); };
     std::sort(out.findings.begin(), out.findings.end(),
               [&](const Finding& a, const Finding& b) { return key(a) < key(b); });
@@ -71,9 +81,9 @@ class MiniPipeline {
   }
 
  private:
-  void Visit(const ObjectPath& path, const std::vector<uint8_t>& bytes, CollectingSink& out) {
+  void Visit(const ObjectPath& path, const std::vector<uint8_t>& bytes, UploadState* state, CollectingSink& out) {
     const ScanObject object{path, {}, bytes, static_cast<uint32_t>(path.depth()), {}};
-    ASSERT_TRUE(detector_->Scan(object, ScanContext(ScanContext::Clock::time_point::max(), nullptr), out).ok());
+    ASSERT_TRUE(detector_->Scan(object, ScanContext(ScanContext::Clock::time_point::max(), nullptr, state), out).ok());
     const std::string_view start(reinterpret_cast<const char*>(bytes.data()), std::min<size_t>(bytes.size(), 4));
     const Unpacker* unpacker = start == "PK\x03\x04"         ? ooxml_.get()
                                : start == "\xD0\xCF\x11\xE0" ? ole2_.get()
@@ -82,7 +92,7 @@ class MiniPipeline {
     RecordingChildSink children{path};
     ASSERT_TRUE(unpacker->Unpack(object, children).ok());
     for (Finding& finding : children.findings) out.Add(std::move(finding));
-    for (const auto& child : children.children) Visit(path.Child(child.name), child.bytes, out);
+    for (const auto& child : children.children) Visit(path.Child(child.name), child.bytes, state, out);
   }
 
   std::unique_ptr<Detector> detector_ = MakeDetector(MakeDetectorFactory_macro());
@@ -109,11 +119,7 @@ TEST(MacroDetector, DocmMacroIsFoundInItsModuleThroughBothUnpackers) {
             (std::vector<std::string>{
                 "Tollgate.OOXML.VBAProject medium invoice.docm>word/vbaProject.bin",
                 "Tollgate.VBA.AutoExecDangerousCall high invoice.docm>word/vbaProject.bin>VBA/Module1"}));
-  const auto macro = std::find_if(findings.begin(), findings.end(),
-                                  [](const Finding& f) { return f.rule.starts_with("Tollgate.VBA."); });
-  ASSERT_NE(macro, findings.end());
-  EXPECT_EQ(macro->engine, "tollgate");
-  EXPECT_EQ(macro->detail, "auto-exec macro AutoOpen, Document_Open with CreateObject, WScript.Shell, Run");
+  EXPECT_EQ(MacroDetail(findings), "auto-exec macro AutoOpen, Document_Open with CreateObject, WScript.Shell, Run");
 }
 
 TEST(MacroDetector, WorkbookAndLegacyDocumentMacrosAreFoundInTheirModules) {
@@ -125,6 +131,30 @@ TEST(MacroDetector, WorkbookAndLegacyDocumentMacrosAreFoundInTheirModules) {
       Summaries(MiniPipeline().Scan("legacy_macro.doc", ReadBytes(kCorpus / "threats/office/legacy_macro.doc"))),
       (std::vector<std::string>{"Tollgate.OLE2.VBAProject medium legacy_macro.doc",
                                 "Tollgate.VBA.AutoExecDangerousCall high legacy_macro.doc>Macros/VBA/NewMacros"}));
+}
+
+TEST(MacroDetector, EntryPointAndDangerousCallInDifferentModulesAreOneHighFinding) {
+  const std::vector<Finding> findings =
+      MiniPipeline().Scan("split_macro.docm", ReadBytes(kCorpus / "threats/office/split_macro.docm"));
+  EXPECT_EQ(Summaries(findings),
+            (std::vector<std::string>{
+                "Tollgate.OOXML.VBAProject medium split_macro.docm>word/vbaProject.bin",
+                "Tollgate.VBA.AutoExecDangerousCall high split_macro.docm>word/vbaProject.bin>VBA/Tools"}));
+  EXPECT_EQ(MacroDetail(findings),
+            "auto-exec macro Document_Open with Shell (entry point in VBA/ThisDocument, call in VBA/Tools)");
+}
+
+TEST(MacroDetector, ALoneLayerOutsideAnUploadIsJudgedByItself) {
+  auto detector = MakeDetector(MakeDetectorFactory_macro());
+  ASSERT_NE(detector, nullptr);
+  const std::string source = "Attribute VB_Name = \"Tools\"\r\nSub Prepare()\r\n  Shell \"calc\"\r\nEnd Sub\r\n";
+  const std::vector<uint8_t> bytes(source.begin(), source.end());
+  CollectingSink out;
+  ASSERT_TRUE(detector
+                  ->Scan(ScanObject{ObjectPath("Tools.bas"), {}, bytes, 0, {}},
+                         ScanContext(ScanContext::Clock::time_point::max(), nullptr), out)
+                  .ok());
+  EXPECT_EQ(Summaries(out.findings), std::vector<std::string>{"Tollgate.VBA.DangerousCall medium Tools.bas"});
 }
 
 TEST(MacroDetector, BenignDocumentsHaveNoMacroFinding) {

@@ -86,6 +86,12 @@ std::string Join(const std::vector<std::string>& names) {
   return text;
 }
 
+// "VBA/Module1" of "invoice.docm>word/vbaProject.bin>VBA/Module1".
+std::string_view LeafLayer(std::string_view object) {
+  const size_t separator = object.rfind('>');
+  return separator == std::string_view::npos ? object : object.substr(separator + 1);
+}
+
 // One pass over the text: statements, identifiers, strings and comments.
 class VbaReader {
  public:
@@ -243,6 +249,43 @@ std::optional<Finding> MacroFinding(const VbaAssessment& assessment, std::string
     finding.detail = fmt::format("macro uses {}", Join(assessment.dangerous_calls));
   }
   return finding;
+}
+
+std::vector<Finding> ProjectFindings(std::vector<ModuleAssessment> modules) {
+  std::sort(modules.begin(), modules.end(),
+            [](const ModuleAssessment& a, const ModuleAssessment& b) { return a.object < b.object; });
+  const auto has_entry = [](const ModuleAssessment& m) {
+    return m.assessment.is_vba && !m.assessment.entry_points.empty();
+  };
+  const auto has_call = [](const ModuleAssessment& m) {
+    return m.assessment.is_vba && !m.assessment.dangerous_calls.empty();
+  };
+  const auto entry = std::find_if(modules.begin(), modules.end(), has_entry);
+  const auto call = std::find_if(modules.begin(), modules.end(), has_call);
+  std::vector<Finding> findings;
+  if (entry != modules.end() && call != modules.end()) {
+    const auto both = std::find_if(modules.begin(), modules.end(),
+                                   [&](const ModuleAssessment& m) { return has_entry(m) && has_call(m); });
+    if (both != modules.end()) {
+      findings.push_back(*MacroFinding(both->assessment, both->object));
+      return findings;
+    }
+    VbaAssessment project;
+    project.is_vba = true;
+    for (const ModuleAssessment& module : modules) {
+      for (const std::string& name : module.assessment.entry_points) AddOnce(project.entry_points, name);
+      for (const std::string& name : module.assessment.dangerous_calls) AddOnce(project.dangerous_calls, name);
+    }
+    Finding finding = *MacroFinding(project, call->object);
+    finding.detail +=
+        fmt::format(" (entry point in {}, call in {})", LeafLayer(entry->object), LeafLayer(call->object));
+    findings.push_back(std::move(finding));
+    return findings;
+  }
+  for (const ModuleAssessment& module : modules) {
+    if (auto finding = MacroFinding(module.assessment, module.object)) findings.push_back(std::move(*finding));
+  }
+  return findings;
 }
 
 }  // namespace tollgate::macro

@@ -30,4 +30,17 @@ VbaAssessment AssessVba(std::span<const uint8_t> text);
 // medium "Tollgate.VBA.AutoExec"; only a dangerous call: medium "Tollgate.VBA.DangerousCall".
 std::optional<Finding> MacroFinding(const VbaAssessment& assessment, std::string object);
 
+// One module of a VBA project: its layer's object path and what it holds.
+struct ModuleAssessment {
+  std::string object;
+  VbaAssessment assessment;
+};
+
+// The findings for all modules of one VBA project. Office runs an auto-exec entry point wherever
+// it is defined and it may call a procedure of any other module, so an entry point in one module
+// and a dangerous call in another make one high "Tollgate.VBA.AutoExecDangerousCall" for the
+// project, on the module with the dangerous call (the first module with both, if any). Otherwise
+// each module gets MacroFinding's. Modules are taken in object-path order.
+std::vector<Finding> ProjectFindings(std::vector<ModuleAssessment> modules);
+
 }  // namespace tollgate::macro

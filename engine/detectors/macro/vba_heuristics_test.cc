@@ -31,6 +31,35 @@ TEST(VbaHeuristics, AutoExecWithADangerousCallIsHigh) {
             "Tollgate.VBA.AutoExecDangerousCall high: auto-exec macro Workbook_Open with Shell");
 }
 
+// "rule severity object: detail" for each finding of a project.
+std::vector<std::string> ProjectSummaries(std::vector<std::pair<std::string, std::string_view>> modules) {
+  std::vector<ModuleAssessment> assessments;
+  for (const auto& [object, source] : modules) assessments.push_back({object, Assess(source)});
+  std::vector<std::string> summaries;
+  for (const Finding& f : ProjectFindings(std::move(assessments))) {
+    summaries.push_back(f.rule + " " + std::string(ToString(f.severity)) + " " + f.object + ": " + f.detail);
+  }
+  return summaries;
+}
+
+TEST(VbaHeuristics, AProjectWeighsEntryPointsAndCallsOfAllItsModules) {
+  constexpr std::string_view kEntry = "Sub AutoOpen()\n  Helpers.Go\nEnd Sub\n";
+  constexpr std::string_view kCall = "Sub Go()\n  Shell \"cmd.exe /c echo harmless\"\nEnd Sub\n";
+  constexpr std::string_view kBoth = "Sub Document_Open()\n  Shell \"x\"\nEnd Sub\n";
+  EXPECT_EQ(ProjectSummaries({{"d>VBA/Module1", kEntry}, {"d>VBA/Helpers", kCall}}),
+            std::vector<std::string>{"Tollgate.VBA.AutoExecDangerousCall high d>VBA/Helpers: auto-exec macro AutoOpen "
+                                     "with Shell (entry point in VBA/Module1, call in VBA/Helpers)"});
+  // A module with both is the one named; the others add nothing.
+  EXPECT_EQ(ProjectSummaries({{"d>VBA/A", kCall}, {"d>VBA/B", kBoth}, {"d>VBA/C", kEntry}}),
+            std::vector<std::string>{
+                "Tollgate.VBA.AutoExecDangerousCall high d>VBA/B: auto-exec macro Document_Open with Shell"});
+  // Without both kinds anywhere, each module keeps its own finding.
+  EXPECT_EQ(ProjectSummaries({{"d>VBA/B", kCall}, {"d>VBA/A", kCall}}),
+            (std::vector<std::string>{"Tollgate.VBA.DangerousCall medium d>VBA/A: macro uses Shell",
+                                      "Tollgate.VBA.DangerousCall medium d>VBA/B: macro uses Shell"}));
+  EXPECT_EQ(ProjectSummaries({}), std::vector<std::string>{});
+}
+
 TEST(VbaHeuristics, EntryPointAloneOrCallAloneIsMedium) {
   EXPECT_EQ(FindingFor("Sub Document_Open()\n  MsgBox \"Welcome\"\nEnd Sub\n"),
             "Tollgate.VBA.AutoExec medium: auto-exec macro Document_Open");

@@ -28,6 +28,14 @@ class FindingSink {
   virtual void Add(Finding finding) = 0;  // thread-safe
 };
 
+// What a detector keeps about one upload while its layers are scanned, for a detector that judges
+// several layers together (the macro detector weighs all modules of one VBA project at once). Layers
+// of one upload are scanned concurrently: an implementation locks what it shares.
+class UploadState {
+ public:
+  virtual ~UploadState() = default;
+};
+
 // What one scan of one layer may use besides the layer itself.
 class ScanContext {
  public:
@@ -36,18 +44,22 @@ class ScanContext {
   // it is how libclamav's own recursion feeds YARA and Hyperscan.
   using NestedLayerVisitor = std::function<void(const ScanObject&)>;
 
-  ScanContext(Clock::time_point deadline, NestedLayerVisitor nested)
-      : deadline_(deadline), nested_(std::move(nested)) {}
+  ScanContext(Clock::time_point deadline, NestedLayerVisitor nested, UploadState* upload_state = nullptr)
+      : deadline_(deadline), nested_(std::move(nested)), upload_state_(upload_state) {}
 
   Clock::time_point deadline() const { return deadline_; }
   bool Expired() const { return Clock::now() >= deadline_; }
   void VisitNestedLayer(const ScanObject& layer) const {
     if (nested_) nested_(layer);
   }
+  // The scanning detector's state for this upload (Detector::NewUploadState), or nullptr when it
+  // keeps none or a lone layer is scanned outside an upload.
+  UploadState* upload_state() const { return upload_state_; }
 
  private:
   Clock::time_point deadline_;
   NestedLayerVisitor nested_;
+  UploadState* upload_state_;
 };
 
 class Detector {
@@ -57,6 +69,12 @@ class Detector {
   // Number of signatures/rules/patterns loaded, for reports.
   virtual size_t RuleCount() const = 0;
   virtual Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const = 0;
+  // For a detector that judges several layers together: a fresh state for each upload, handed to
+  // every Scan of that upload through ScanContext::upload_state(). nullptr (the default): none.
+  virtual std::unique_ptr<UploadState> NewUploadState() const { return nullptr; }
+  // Called once per upload with that state, after every layer was scanned (or the deadline passed),
+  // for the findings that need all of them.
+  virtual void FinishUpload(UploadState& /*state*/, FindingSink& /*out*/) const {}
 };
 
 // How a detector is built from rule files. `files` are the engine's files from the rule bundle

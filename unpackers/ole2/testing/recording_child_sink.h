@@ -33,7 +33,7 @@ class RecordingChildSink final : public ChildSink {
     if (finding.object.empty()) finding.object = parent_.ToString();
     findings.push_back(std::move(finding));
   }
-  const std::vector<std::string>& Passwords() const override { return passwords_; }
+  const std::vector<std::string>& Passwords() const override { return passwords; }
   bool ShouldStop() const override { return false; }
 
   std::vector<std::string> ChildNames() const {
@@ -64,11 +64,11 @@ class RecordingChildSink final : public ChildSink {
 
   std::vector<Child> children;
   std::vector<Finding> findings;
+  std::vector<std::string> passwords;  // what Passwords() offers the unpacker
 
  private:
   ObjectPath parent_;
   uint64_t cap_;
-  std::vector<std::string> passwords_;
 };
 
 }  // namespace tollgate::testing
