@@ -1,6 +1,7 @@
 #include "tollgate/report_json.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tollgate {
 
@@ -38,6 +39,57 @@ nlohmann::json ReportToJson(const ScanReport& report, std::string_view path) {
       {"layers", report.layers},
       {"duration_ms", static_cast<double>(report.duration.count()) / 1000.0},
   };
+}
+
+namespace {
+
+// The value of type E whose ToString is `text`, among the `count` values from 0.
+template <typename E>
+bool ParseEnum(const nlohmann::json& json, int count, E& out) {
+  if (!json.is_string()) return false;
+  for (int i = 0; i < count; ++i) {
+    if (ToString(static_cast<E>(i)) == json.get_ref<const std::string&>()) {
+      out = static_cast<E>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+StatusOr<ScanReport> ReportFromJson(const nlohmann::json& json) {
+  try {
+    ScanReport report;
+    report.name = json.at("path").get<std::string>();
+    report.sha256 = json.at("sha256").get<std::string>();
+    report.type.mime = json.at("type").get<std::string>();
+    report.type.description = json.at("type_description").get<std::string>();
+    report.size = json.at("size").get<uint64_t>();
+    report.rules_version = json.at("rules_version").get<std::string>();
+    report.layers = json.at("layers").get<uint32_t>();
+    report.duration = std::chrono::microseconds(std::llround(json.at("duration_ms").get<double>() * 1000.0));
+    if (!ParseEnum(json.at("verdict"), 4, report.verdict) || !ParseEnum(json.at("action"), 2, report.action)) {
+      return InvalidArgument("report: unknown verdict or action");
+    }
+    for (const nlohmann::json& item : json.at("findings")) {
+      Finding finding;
+      finding.engine = item.at("engine").get<std::string>();
+      finding.rule = item.at("rule").get<std::string>();
+      finding.object = item.at("object").get<std::string>();
+      if (!ParseEnum(item.at("severity"), 4, finding.severity) || !ParseEnum(item.at("kind"), 3, finding.kind)) {
+        return InvalidArgument("report: unknown severity or finding kind");
+      }
+      if (item.contains("offset")) finding.offset = item.at("offset").get<uint64_t>();
+      if (item.contains("reason")) finding.reason = item.at("reason").get<std::string>();
+      if (item.contains("detail")) finding.detail = item.at("detail").get<std::string>();
+      if (item.at("deciding").get<bool>()) report.deciding.push_back(report.findings.size());
+      report.findings.push_back(std::move(finding));
+    }
+    return report;
+  } catch (const nlohmann::json::exception& error) {
+    return InvalidArgument(std::string("report: ") + error.what());
+  }
 }
 
 }  // namespace tollgate

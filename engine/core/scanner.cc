@@ -11,6 +11,7 @@
 #include "pipeline.h"
 #include "registry.h"
 #include "rule_bundle.h"
+#include "sha256.h"
 
 namespace tollgate {
 
@@ -96,13 +97,14 @@ ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes,
   return impl_->pipeline->Run(BaseName(name), bytes, *impl_->policy, deadline);
 }
 
-StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
-  // read(), not mmap: a file truncated while mapped would kill the process with SIGBUS.
+namespace {
+
+// read(), not mmap: a file truncated while mapped would kill the process with SIGBUS. One byte past
+// `cap` is enough to know a limit is exceeded.
+StatusOr<std::vector<uint8_t>> ReadCapped(const std::string& path, uint64_t cap) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return NotFound(path + ": " + std::strerror(errno));
   std::vector<uint8_t> bytes;
-  // One byte past the layer limit is enough to know the limit is exceeded.
-  const uint64_t cap = impl_->limits.max_layer_bytes + 1;
   uint8_t chunk[1 << 16];
   Status error;
   while (bytes.size() < cap) {
@@ -117,18 +119,72 @@ StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
   }
   ::close(fd);
   if (!error.ok()) return error;
-  ScanReport report = Scan(path, bytes);
-  if (bytes.size() == cap) {
-    // Only a prefix was read: its hash would name a different file.
-    std::error_code ec;
-    report.size = std::filesystem::file_size(path, ec);
-    report.sha256.clear();
+  return bytes;
+}
+
+// Only a prefix was read when the file reached the cap: its hash would name a different file.
+void FixTruncated(const std::string& path, size_t read, uint64_t cap, ScanReport& report) {
+  if (read != cap) return;
+  std::error_code ec;
+  report.size = std::filesystem::file_size(path, ec);
+  report.sha256.clear();
+}
+
+class InProcess final : public ScanRunner {
+ public:
+  explicit InProcess(std::unique_ptr<Scanner> scanner) : scanner_(std::move(scanner)) {}
+  const Scanner& scanner() const override { return *scanner_; }
+  StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
+                           std::chrono::steady_clock::time_point deadline) const override {
+    return scanner_->Scan(name, bytes, deadline);
   }
+
+ private:
+  std::unique_ptr<Scanner> scanner_;
+};
+
+}  // namespace
+
+StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
+  const uint64_t cap = impl_->limits.max_layer_bytes + 1;
+  auto bytes = ReadCapped(path, cap);
+  if (!bytes.ok()) return bytes.status();
+  ScanReport report = Scan(path, *bytes);
+  FixTruncated(path, bytes->size(), cap, report);
+  return report;
+}
+
+StatusOr<ScanReport> ScanRunner::RunFile(const std::string& path) const {
+  const uint64_t cap = scanner().limits().max_layer_bytes + 1;
+  auto bytes = ReadCapped(path, cap);
+  if (!bytes.ok()) return bytes.status();
+  auto report = Run(path, *bytes, std::chrono::steady_clock::time_point::max());
+  if (report.ok()) FixTruncated(path, bytes->size(), cap, *report);
+  return report;
+}
+
+std::unique_ptr<ScanRunner> InProcessRunner(std::unique_ptr<Scanner> scanner) {
+  return std::make_unique<InProcess>(std::move(scanner));
+}
+
+ScanReport Scanner::Unscanned(std::string_view name, std::span<const uint8_t> bytes, Finding why) const {
+  ScanReport report;
+  report.name = BaseName(name);
+  report.sha256 = Sha256Hex(bytes);
+  report.size = bytes.size();
+  report.rules_version = impl_->rules.version;
+  if (why.object.empty()) why.object = report.name;
+  report.findings.push_back(std::move(why));
+  const Decision decision = impl_->policy->Decide(report.findings);
+  report.verdict = decision.verdict;
+  report.action = decision.action;
+  report.deciding = decision.deciding;
   return report;
 }
 
 const std::string& Scanner::rules_version() const { return impl_->rules.version; }
 const std::vector<EngineInfo>& Scanner::engines() const { return impl_->rules.engines; }
 std::string_view Scanner::policy_name() const { return impl_->policy->name(); }
+const ScanLimits& Scanner::limits() const { return impl_->limits; }
 
 }  // namespace tollgate

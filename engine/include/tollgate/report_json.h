@@ -13,5 +13,8 @@ namespace tollgate {
 
 nlohmann::json FindingToJson(const Finding& finding, bool deciding);
 nlohmann::json ReportToJson(const ScanReport& report, std::string_view path);
+// The inverse of ReportToJson (`path` becomes the report's name): how a sandboxed worker's report
+// reaches the process that serves it. Refuses anything ReportToJson would not have written.
+StatusOr<ScanReport> ReportFromJson(const nlohmann::json& json);
 
 }  // namespace tollgate

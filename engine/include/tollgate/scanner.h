@@ -71,8 +71,14 @@ class Scanner {
   ScanReport Scan(std::string_view name, std::span<const uint8_t> bytes,
                   std::chrono::steady_clock::time_point deadline) const;
   StatusOr<ScanReport> ScanFile(const std::string& path) const;
+  // The report of an upload that could not be scanned at all (e.g. its sandboxed worker crashed):
+  // name, size, SHA-256 and rules version as Scan() would give them, `why` as the only finding, and
+  // the verdict and action the policy gives it (an empty `why.object` becomes the root layer's
+  // name). The bytes are hashed, never parsed.
+  ScanReport Unscanned(std::string_view name, std::span<const uint8_t> bytes, Finding why) const;
 
   const std::string& rules_version() const;
+  const ScanLimits& limits() const;
   std::string_view policy_name() const;
   const std::vector<EngineInfo>& engines() const;
 
@@ -81,5 +87,23 @@ class Scanner {
   explicit Scanner(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Where scans run: in this process, or in sandboxed worker processes (sandbox/worker_pool.h). The
+// gRPC server and the CLI hold a runner per rules snapshot. Thread-safe. Run() returns an error
+// Status only when the scan could not be attempted (e.g. no file descriptor left for the upload);
+// everything the upload itself causes, a crashed parser included, is a report.
+class ScanRunner {
+ public:
+  virtual ~ScanRunner() = default;
+  // The rules, policy and engines the scans use.
+  virtual const Scanner& scanner() const = 0;
+  virtual StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
+                                   std::chrono::steady_clock::time_point deadline) const = 0;
+  // Reads `path` (at most one byte past the layer limit) and runs it; the report names its base name.
+  StatusOr<ScanReport> RunFile(const std::string& path) const;
+};
+
+// Scans in the calling process: for --no-sandbox and for tests of the engines themselves.
+std::unique_ptr<ScanRunner> InProcessRunner(std::unique_ptr<Scanner> scanner);
 
 }  // namespace tollgate
