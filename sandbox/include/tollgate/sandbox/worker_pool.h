@@ -1,0 +1,91 @@
+// WorkerPool: scans uploads in pre-forked, confined worker processes (see sandbox/README.md).
+//
+// Start() forks `workers` processes from the calling process after the Scanner is built, so each
+// worker inherits the compiled rules copy-on-write. A worker confines itself before it reads any job:
+// no new privileges, death with its parent, rlimits (address space, CPU, files, processes, cores),
+// Landlock (no file outside the temp folder) and a seccomp allow-list that kills it on any other
+// system call (no socket, no fork, no exec). Each upload travels as a sealed memfd (SCM_RIGHTS) with a
+// small header (name, deadline); the report comes back as the JSON of report_json.h.
+//
+// A worker that dies (signal, forbidden system call, failed allocation), grows past its memory limit
+// or outlives the scan's deadline is killed, reaped and replaced; its scan's report is `incomplete`
+// with a finding Tollgate.Incomplete.<parser_crash|memory_limit|timeout>. Workers are also replaced
+// after `jobs_per_worker` scans. One pool serves one rules snapshot: a rule update builds a new pool.
+//
+// Thread-safe: Scan() may be called from many threads; at most `workers` scans run at once, the
+// others wait for a worker (until their deadline). The destructor kills and reaps every worker.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "tollgate/scanner.h"
+#include "tollgate/status.h"
+
+namespace tollgate::sandbox {
+
+struct WorkerPoolOptions {
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  // How much a worker's memory may grow during one scan, beyond what it held when the scan began.
+  uint64_t memory_limit_bytes = 1ull << 30;
+  unsigned jobs_per_worker = 500;
+  // How long past the scan's deadline a worker may take to answer before it is killed: the scanner
+  // stops at the deadline by itself between layers, a stuck parser does not.
+  std::chrono::milliseconds kill_grace{1000};
+};
+
+class WorkerPool final : public ScanRunner {
+ public:
+  static StatusOr<std::unique_ptr<WorkerPool>> Start(std::unique_ptr<Scanner> scanner,
+                                                     const WorkerPoolOptions& options);
+  ~WorkerPool() override;
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Scans `bytes` in a worker. The scan stops at `deadline` or the scanner's max_scan_time, whichever
+  // comes first. Errors only when the upload cannot be handed to a worker (no memfd, no worker).
+  StatusOr<ScanReport> Scan(std::string_view name, std::span<const uint8_t> bytes,
+                            std::chrono::steady_clock::time_point deadline) const;
+
+  const Scanner& scanner() const override { return *scanner_; }
+  StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
+                           std::chrono::steady_clock::time_point deadline) const override {
+    return Scan(name, bytes, deadline);
+  }
+
+  // The process ids of the live workers, idle or busy.
+  std::vector<pid_t> WorkerPids() const;
+  // Workers forked since Start(), replacements included.
+  uint64_t WorkersStarted() const;
+
+ private:
+  struct Worker;
+  class Spawner;
+  WorkerPool(std::unique_ptr<Scanner> scanner, const WorkerPoolOptions& options);
+  StatusOr<std::unique_ptr<Worker>> Spawn() const;
+  StatusOr<std::unique_ptr<Worker>> SpawnHere() const;
+  StatusOr<std::unique_ptr<Worker>> Acquire(std::chrono::steady_clock::time_point deadline) const;
+  void Release(std::unique_ptr<Worker> worker, bool reusable) const;
+
+  std::unique_ptr<Scanner> scanner_;
+  WorkerPoolOptions options_;
+  pid_t parent_pid_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable idle_changed_;
+  mutable std::vector<std::unique_ptr<Worker>> idle_;  // guarded by mutex_, like the fields below
+  mutable std::vector<pid_t> live_;
+  mutable uint64_t started_ = 0;
+  // Last: destroyed first, once the destructor has killed the idle workers.
+  std::unique_ptr<Spawner> spawner_;
+};
+
+}  // namespace tollgate::sandbox

@@ -1,0 +1,264 @@
+#include "worker.h"
+
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <tbb/global_control.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tollgate/report_json.h"
+
+// AddressSanitizer reserves terabytes of shadow address space at startup, so an RLIMIT_AS (or
+// RLIMIT_DATA) a scan could live with cannot be set under it; there the parent's RSS polling
+// (worker_pool.cc) is the only memory bound.
+#if defined(__SANITIZE_ADDRESS__)
+#define TOLLGATE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TOLLGATE_ASAN 1
+#endif
+#endif
+
+namespace tollgate::sandbox {
+namespace {
+
+[[noreturn]] void Fail(const char* what) {
+  std::fprintf(stderr, "tollgate worker %d: %s: %s\n", getpid(), what, std::strerror(errno));
+  _exit(kExitSetupFailed);
+}
+
+void SetLimit(int resource, rlim_t soft, rlim_t hard, const char* what) {
+  const rlimit limit{soft, hard};
+  if (setrlimit(resource, &limit) != 0) Fail(what);
+}
+
+#ifndef TOLLGATE_ASAN
+// Virtual size now, in bytes: the address-space limit is set above what the worker already maps.
+uint64_t VirtualSize() {
+  unsigned long long pages = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%llu", &pages) != 1) pages = 0;
+    std::fclose(statm);
+  }
+  return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+#endif
+
+void SetLimits(const WorkerLimits& limits) {
+  SetLimit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
+  // The job socket, stdio, one upload and the few temp files libclamav extracts into.
+  SetLimit(RLIMIT_NOFILE, 32, 32, "RLIMIT_NOFILE");
+  // No new processes for an unprivileged worker (root ignores it; seccomp refuses fork for both).
+  SetLimit(RLIMIT_NPROC, 0, 0, "RLIMIT_NPROC");
+  // A backstop for a parent that no longer watches: the deadline kill bounds each scan.
+  SetLimit(RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1, "RLIMIT_CPU");
+#ifndef TOLLGATE_ASAN
+  const rlim_t address_space = VirtualSize() + limits.memory_limit_bytes;
+  SetLimit(RLIMIT_AS, address_space, address_space, "RLIMIT_AS");
+#endif
+}
+
+// Files: nothing but the temp folder, where libclamav writes what it extracts.
+void RestrictFiles() {
+  const long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  if (abi < 1) Fail("Landlock is not available");
+  landlock_ruleset_attr ruleset{};
+  ruleset.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;  // every right of ABI 1
+  if (abi >= 2) ruleset.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+  const int ruleset_fd = static_cast<int>(syscall(SYS_landlock_create_ruleset, &ruleset, sizeof ruleset, 0));
+  if (ruleset_fd < 0) Fail("landlock_create_ruleset");
+  const char* tmpdir = std::getenv("TMPDIR");
+  const std::string temp = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+  landlock_path_beneath_attr beneath{};
+  beneath.allowed_access = ruleset.handled_access_fs & ~static_cast<__u64>(LANDLOCK_ACCESS_FS_EXECUTE);
+  beneath.parent_fd = open(temp.c_str(), O_PATH | O_CLOEXEC);
+  if (beneath.parent_fd < 0) Fail("open the temp folder");
+  if (syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0) Fail("landlock_add_rule");
+  close(beneath.parent_fd);
+  if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0) Fail("landlock_restrict_self");
+  close(ruleset_fd);
+}
+
+void Allow(scmp_filter_ctx filter, int syscall_number) {
+  if (seccomp_rule_add(filter, SCMP_ACT_ALLOW, syscall_number, 0) != 0) Fail("seccomp_rule_add");
+}
+
+// What scanning needs and nothing more; anything else kills the worker (SIGSYS): no socket, no
+// fork or exec, no signals to other processes, no ptrace.
+void InstallSeccomp() {
+  scmp_filter_ctx filter = seccomp_init(SCMP_ACT_KILL_PROCESS);
+  if (filter == nullptr) Fail("seccomp_init");
+  for (int call : {
+           // Memory.
+           SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
+           SCMP_SYS(madvise),
+           // The job socket and the upload's memfd.
+           SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+           SCMP_SYS(pwrite64), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+           SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(lseek),
+           SCMP_SYS(fcntl), SCMP_SYS(dup),
+           // libclamav's temp files (Landlock keeps them inside the temp folder).
+           SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
+           SCMP_SYS(rmdir), SCMP_SYS(getdents64), SCMP_SYS(ftruncate), SCMP_SYS(fsync), SCMP_SYS(access),
+           SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(getcwd),
+           // Threads (TBB, should a library start one), time, identity, exit.
+           SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_yield),
+           SCMP_SYS(sched_getaffinity), SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
+           SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getpid),
+           SCMP_SYS(gettid), SCMP_SYS(getppid), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
+           SCMP_SYS(getegid), SCMP_SYS(getrandom), SCMP_SYS(uname), SCMP_SYS(sysinfo),
+           SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
+           SCMP_SYS(exit), SCMP_SYS(exit_group),
+           // The sanitizers probe whether memory is readable by writing it to a pipe of their own.
+           SCMP_SYS(pipe2)}) {
+    Allow(filter, call);
+  }
+  // Threads only: a clone without CLONE_THREAD is a new process.
+  if (seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)) != 0 ||
+      // clone3 passes its flags in memory seccomp cannot read; ENOSYS makes glibc fall back to clone.
+      seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0 ||
+      // abort() and raise() signal the worker itself, and nothing else.
+      seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(getpid()))) != 0 ||
+      // Reading limits (glibc, sanitizers) but never changing them.
+      seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
+                       SCMP_A2(SCMP_CMP_EQ, 0)) != 0 ||
+      seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(getrlimit), 0) != 0 ||
+      // libclamav chmods the temp folder it just created 0700; Landlock does not cover permissions,
+      // so a worker running as root could chmod any file: pretend success instead.
+      seccomp_rule_add(filter, SCMP_ACT_ERRNO(0), SCMP_SYS(chmod), 0) != 0 ||
+      seccomp_rule_add(filter, SCMP_ACT_ERRNO(0), SCMP_SYS(fchmod), 0) != 0 ||
+      seccomp_rule_add(filter, SCMP_ACT_ERRNO(0), SCMP_SYS(fchmodat), 0) != 0 ||
+      // isatty() and friends on stdio: no ioctl reaches a device.
+      seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 0) != 0 ||
+      seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE)) != 0) {
+    Fail("seccomp_rule_add");
+  }
+  if (seccomp_load(filter) != 0) Fail("seccomp_load");
+  seccomp_release(filter);
+}
+
+bool WriteAll(int fd, const void* data, size_t size) {
+  const char* bytes = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = send(fd, bytes, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool ReadAll(int fd, void* data, size_t size) {
+  char* bytes = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = read(fd, bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// One job: its length prefix carries the upload's memfd; -1 when the parent has gone.
+int ReceiveJob(int socket, std::string& header) {
+  uint32_t length = 0;
+  iovec io{&length, sizeof length};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(socket, &message, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n != sizeof length || length > kMaxFrameBytes) return -1;
+  const cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  header.resize(length);
+  if (!ReadAll(socket, header.data(), length)) return -1;
+  return fd;
+}
+
+std::string RunJob(const Scanner& scanner, int upload, const std::string& header_text) {
+  const nlohmann::json header = nlohmann::json::parse(header_text);
+  const std::string name = header.at("name").get<std::string>();
+  const std::chrono::steady_clock::time_point deadline{
+      std::chrono::steady_clock::duration(header.at("deadline").get<int64_t>())};
+  struct stat info{};
+  if (fstat(upload, &info) != 0) Fail("fstat the upload");
+  const size_t size = static_cast<size_t>(info.st_size);
+  const void* mapped = size == 0 ? nullptr : mmap(nullptr, size, PROT_READ, MAP_SHARED, upload, 0);
+  if (mapped == MAP_FAILED) Fail("mmap the upload");
+  const ScanReport report = scanner.Scan(name, {static_cast<const uint8_t*>(mapped), size}, deadline);
+  if (mapped != nullptr) munmap(const_cast<void*>(mapped), size);
+  return ReportToJson(report, report.name).dump();
+}
+
+}  // namespace
+
+void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLimits& limits) {
+  // The fork copied the forking thread's blocked signals (serve blocks SIGTERM/SIGHUP for its own
+  // signal thread); the worker takes signals' default actions.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail("PR_SET_PDEATHSIG");
+  if (getppid() != parent) _exit(kExitSetupFailed);  // the parent died before PDEATHSIG was set
+  // Only stdio and the job socket stay open: the parent's listening sockets, audit log and other
+  // workers' sockets are no business of a parser.
+  if (dup2(socket, kJobSocketFd) != kJobSocketFd) Fail("dup2 the job socket");
+  const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0) Fail("open /dev/null");
+  if (close_range(kJobSocketFd + 1, ~0u, 0) != 0) Fail("close_range");
+  // One scan at a time per worker: the pool's size is the parallelism, and no thread is needed.
+  tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
+  // A first scan loads what engines set up lazily (libmagic's database file, per-thread scratch)
+  // while files may still be opened.
+  static constexpr uint8_t kWarmUp[] = "tollgate worker warm-up\n";
+  (void)scanner.Scan("warm-up.txt", {kWarmUp, sizeof kWarmUp - 1});
+  // A failed allocation ends the worker with a status the parent reports as memory_limit.
+  std::set_new_handler([] { _exit(kExitOutOfMemory); });
+  SetLimits(limits);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS");
+  RestrictFiles();
+  InstallSeccomp();
+
+  std::string header;
+  for (int upload; (upload = ReceiveJob(kJobSocketFd, header)) >= 0;) {
+    const std::string reply = RunJob(scanner, upload, header);
+    close(upload);
+    const uint32_t length = static_cast<uint32_t>(reply.size());
+    if (reply.size() > kMaxFrameBytes || !WriteAll(kJobSocketFd, &length, sizeof length) ||
+        !WriteAll(kJobSocketFd, reply.data(), reply.size())) {
+      break;
+    }
+  }
+  // _exit: no atexit handlers (LeakSanitizer's would clone a tracer, which seccomp refuses).
+  _exit(0);
+}
+
+}  // namespace tollgate::sandbox

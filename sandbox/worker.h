@@ -1,0 +1,31 @@
+// The worker side of the pool: confinement and the job loop, run in the forked child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "tollgate/scanner.h"
+
+namespace tollgate::sandbox {
+
+// How a worker ends when it cannot go on, as its exit status (the parent maps them to reasons).
+inline constexpr int kExitSetupFailed = 70;
+inline constexpr int kExitOutOfMemory = 71;
+
+// The fd the job socket gets in the worker.
+inline constexpr int kJobSocketFd = 3;
+
+struct WorkerLimits {
+  uint64_t memory_limit_bytes;
+  uint64_t cpu_seconds;  // over the worker's whole life
+};
+
+// Never returns: confines the process, then answers jobs on `socket` until the parent closes it.
+[[noreturn]] void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLimits& limits);
+
+// Frames on the job socket: a 4-byte length (host order, both ends are one machine) then the bytes.
+inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
+
+}  // namespace tollgate::sandbox
