@@ -190,20 +190,26 @@ int RunLocalScan(const ScanOptions& options) {
     fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
     return 2;
   }
+  auto runner = MakeRunner(std::move(*scanner), options.scanner, options.jobs);
+  if (!runner.ok()) {
+    fmt::print(stderr, "tollgate: cannot start the parser sandbox: {}\n", runner.status().ToString());
+    return 2;
+  }
   const audit::Caller caller{"cli", audit::LocalUser(), {}, {}, {}};
   const int exit_code = ScanAndReport(
       options,
       [&](const std::string& path) -> StatusOr<ScanReport> {
-        auto report = (*scanner)->ScanFile(path);
+        auto report = (*runner)->RunFile(path);
         if (!report.ok() || !*audit_log) return report;
         // Recorded before it is printed: a verdict the audit log cannot hold is an error, not a verdict.
-        auto recorded = (*audit_log)->Append(audit::VerdictEvent(caller, path, *report, (*scanner)->policy_name()));
+        auto recorded =
+            (*audit_log)->Append(audit::VerdictEvent(caller, path, *report, (*runner)->scanner().policy_name()));
         if (!recorded.ok()) {
           return Status(recorded.status().code(), "not recorded in the audit log: " + recorded.status().message());
         }
         return report;
       },
-      [&] { return IdentityOf(**scanner); });
+      [&] { return IdentityOf((*runner)->scanner()); });
   if (*audit_log) {
     if (Status closed = (*audit_log)->Close(); !closed.ok()) {
       fmt::print(stderr, "tollgate: the audit log could not be closed cleanly: {}\n", closed.ToString());

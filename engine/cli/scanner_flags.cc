@@ -1,5 +1,9 @@
 #include "scanner_flags.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "store.h"
 
 namespace tollgate::cli {
@@ -35,6 +39,18 @@ std::vector<CLI::Option*> AddScannerFlags(CLI::App& command, ScannerFlags& flags
                         return active.ok() ? std::string() : active.status().message();
                       })
                       ->excludes(added.front()));
+  added.push_back(command.add_flag("--no-sandbox", flags.no_sandbox,
+                                   "Parse files in this process instead of sandboxed workers (debugging only)"));
+  added.push_back(command.add_option("--workers", flags.workers,
+                                     "Sandboxed parser processes (default: as many as scans run at once)")
+                      ->check(CLI::Range(1u, 1024u)));
+  added.push_back(command.add_option("--worker-memory-mb", flags.worker_memory_mb,
+                                     "Memory one scan may add to its worker before the worker is killed, MiB")
+                      ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 20))
+                      ->capture_default_str());
+  added.push_back(command.add_option("--worker-jobs", flags.worker_jobs, "Scans a worker runs before it is replaced")
+                      ->check(CLI::Range(1u, 1u << 30))
+                      ->capture_default_str());
   command.add_option("--scan-timeout-ms", flags.scan_timeout_ms, "Time limit for one file, ms")->capture_default_str();
   return added;
 }
@@ -58,6 +74,21 @@ ScannerOptions ToScannerOptions(const ScannerFlags& flags) {
   options.limits.max_total_bytes = flags.max_total_mb << 20;
   options.limits.max_scan_time = std::chrono::milliseconds(flags.scan_timeout_ms);
   return options;
+}
+
+StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(std::unique_ptr<Scanner> scanner, const ScannerFlags& flags,
+                                                 unsigned default_workers) {
+  if (flags.no_sandbox) {
+    fmt::print(stderr, "tollgate: warning: --no-sandbox: files are parsed inside this process, unconfined\n");
+    return InProcessRunner(std::move(scanner));
+  }
+  sandbox::WorkerPoolOptions options;
+  options.workers = flags.workers != 0 ? flags.workers : std::max(1u, default_workers);
+  options.memory_limit_bytes = flags.worker_memory_mb << 20;
+  options.jobs_per_worker = flags.worker_jobs;
+  auto pool = sandbox::WorkerPool::Start(std::move(scanner), options);
+  if (!pool.ok()) return pool.status();
+  return std::unique_ptr<ScanRunner>(std::move(*pool));
 }
 
 }  // namespace tollgate::cli

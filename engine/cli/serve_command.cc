@@ -100,8 +100,16 @@ std::unique_ptr<rules::RulesReloader> FollowStore(const ServeOptions& options, s
   reload.mode = options.reload_mode;
   reload.memory_budget = options.reload_memory_budget;
   reload.hooks.built = [last_build](const rules::ReloadStats& stats) { *last_build = stats; };
-  reload.hooks.install = [&server, last_build](std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time) {
-    server.SwapScanner(std::move(scanner), load_time, Describe(*last_build));
+  // Each rules version gets workers of its own, forked from it: scans in flight finish on the old
+  // workers, which go with the old snapshot.
+  reload.hooks.install = [&server, &options, last_build](std::unique_ptr<Scanner> scanner,
+                                                         std::chrono::duration<double> load_time) {
+    auto runner = MakeRunner(std::move(scanner), options.scanner, options.server.max_concurrent);
+    if (!runner.ok()) {
+      server.ReloadFailed(last_build->bundle.string(), runner.status());
+      return;
+    }
+    server.SwapScanner(std::move(*runner), load_time, Describe(*last_build));
   };
   reload.hooks.drain = [&server] { server.DrainScanner(); };
   reload.hooks.failed = [&server](const std::filesystem::path& bundle, const Status& failure) {
@@ -115,7 +123,12 @@ std::unique_ptr<rules::RulesReloader> FollowStore(const ServeOptions& options, s
     return nullptr;
   }
   if (signals.stop_requested()) return reloader;
-  server.SetScanner(std::move(*initial), last_build->load_time);
+  auto runner = MakeRunner(std::move(*initial), options.scanner, options.server.max_concurrent);
+  if (!runner.ok()) {
+    error = runner.status();
+    return nullptr;
+  }
+  server.SetScanner(std::move(*runner), last_build->load_time);
   if (error = reloader->Start(); !error.ok()) return nullptr;
   signals.OnReload([reloader = reloader.get()] { reloader->Reload(); });
   return reloader;
@@ -155,7 +168,12 @@ int RunServe(ServeOptions& options) {
       fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
       return 2;
     }
-    if (!signals.stop_requested()) (*server)->SetScanner(std::move(*scanner), std::chrono::steady_clock::now() - started);
+    auto runner = MakeRunner(std::move(*scanner), options.scanner, options.server.max_concurrent);
+    if (!runner.ok()) {
+      fmt::print(stderr, "tollgate: cannot start the parser sandbox: {}\n", runner.status().ToString());
+      return 2;
+    }
+    if (!signals.stop_requested()) (*server)->SetScanner(std::move(*runner), std::chrono::steady_clock::now() - started);
   }
   signals.WaitForStop();
   // No reload starts once the server stops; one in progress finishes first.

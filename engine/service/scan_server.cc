@@ -120,7 +120,7 @@ struct ScanServer::State {
 
   // The snapshot a new scan starts with: null before the rules load and while a reload drains. A
   // drain makes new scans wait (until the call's deadline, at most kMaxDrainWait) instead of failing.
-  std::shared_ptr<const Scanner> AcquireScanner(const grpc::ServerContext& context) {
+  std::shared_ptr<const ScanRunner> AcquireScanner(const grpc::ServerContext& context) {
     std::unique_lock lock(snapshot_mutex);
     const auto limit = std::min(context.deadline(), std::chrono::system_clock::now() + kMaxDrainWait);
     snapshot_changed.wait_until(lock, limit, [this] { return !draining || shutting_down.load(); });
@@ -128,11 +128,11 @@ struct ScanServer::State {
   }
 
   // Hands `next` to new scans; returns the version it replaces ("" before the first).
-  std::string Install(std::shared_ptr<const Scanner> next) {
+  std::string Install(std::shared_ptr<const ScanRunner> next) {
     std::string previous;
     {
       std::lock_guard lock(snapshot_mutex);
-      previous = std::exchange(active_version, next->rules_version());
+      previous = std::exchange(active_version, next->scanner().rules_version());
       snapshot = std::move(next);
       draining = false;
     }
@@ -146,7 +146,7 @@ struct ScanServer::State {
   std::unique_ptr<Authenticator> auth;
   std::mutex snapshot_mutex;
   std::condition_variable snapshot_changed;
-  std::shared_ptr<const Scanner> snapshot;  // guarded by snapshot_mutex, like the two below
+  std::shared_ptr<const ScanRunner> snapshot;  // guarded by snapshot_mutex, like the two below
   bool draining = false;
   std::string active_version;
   std::atomic<int> in_flight{0};
@@ -169,26 +169,26 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
 
   grpc::Status Scan(grpc::ServerContext* context, const v1::ScanRequest* request, v1::ScanResponse* response) override {
     CallInfo call{"Scan", context->peer(), {}};
-    std::shared_ptr<const Scanner> scanner;
-    if (grpc::Status refused = Admit(*context, call, scanner); !refused.ok()) return refused;
+    std::shared_ptr<const ScanRunner> runner;
+    if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
     Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
     if (!slot.acquired()) return Busy(*context, call);
-    if (grpc::Status refused = CheckRequest(call, *scanner, request->policy(), request->context());
+    if (grpc::Status refused = CheckRequest(call, runner->scanner(), request->policy(), request->context());
         !refused.ok()) {
       return refused;
     }
     if (request->content().size() > state_.options.max_upload_bytes) {
       return TooLarge(call, request->content().size());
     }
-    return ScanAndRespond(*context, call, *scanner, request->filename(), request->content_type(), request->context(),
+    return ScanAndRespond(*context, call, *runner, request->filename(), request->content_type(), request->context(),
                           request->content(), *response);
   }
 
   grpc::Status ScanStream(grpc::ServerContext* context, grpc::ServerReader<v1::ScanChunk>* reader,
                           v1::ScanResponse* response) override {
     CallInfo call{"ScanStream", context->peer(), {}};
-    std::shared_ptr<const Scanner> scanner;
-    if (grpc::Status refused = Admit(*context, call, scanner); !refused.ok()) return refused;
+    std::shared_ptr<const ScanRunner> runner;
+    if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
     // The slot is held while receiving too: it bounds the memory of uploads in progress.
     Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
     if (!slot.acquired()) return Busy(*context, call);
@@ -200,7 +200,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                     grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first ScanChunk must carry metadata"));
     }
     const v1::ScanMetadata metadata = std::move(*chunk.mutable_metadata());
-    if (grpc::Status refused = CheckRequest(call, *scanner, metadata.policy(), metadata.context());
+    if (grpc::Status refused = CheckRequest(call, runner->scanner(), metadata.policy(), metadata.context());
         !refused.ok()) {
       return refused;
     }
@@ -225,16 +225,16 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                                  fmt::format("metadata declared {} bytes, the stream carried {}", metadata.size(),
                                              content.size())));
     }
-    return ScanAndRespond(*context, call, *scanner, metadata.filename(), metadata.content_type(), metadata.context(),
+    return ScanAndRespond(*context, call, *runner, metadata.filename(), metadata.content_type(), metadata.context(),
                           content, *response);
   }
 
  private:
   // Readiness and authentication, before anything is read.
-  // The call keeps `scanner`, its rules snapshot, to the end, whatever reloads meanwhile.
-  grpc::Status Admit(grpc::ServerContext& context, CallInfo& call, std::shared_ptr<const Scanner>& scanner) {
-    scanner = state_.AcquireScanner(context);
-    if (scanner == nullptr) {
+  // The call keeps `runner`, its rules snapshot, to the end, whatever reloads meanwhile.
+  grpc::Status Admit(grpc::ServerContext& context, CallInfo& call, std::shared_ptr<const ScanRunner>& runner) {
+    runner = state_.AcquireScanner(context);
+    if (runner == nullptr) {
       return Refuse(call, Rejection::kNotReady,
                     grpc::Status(grpc::StatusCode::UNAVAILABLE, state_.shutting_down.load()
                                                                     ? "the server is shutting down"
@@ -282,11 +282,17 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ScanAndRespond(grpc::ServerContext& context, const CallInfo& call, const Scanner& scanner,
+  grpc::Status ScanAndRespond(grpc::ServerContext& context, const CallInfo& call, const ScanRunner& runner,
                               const std::string& filename, const std::string& claimed_type,
                               const v1::UploadContext& upload, std::string_view content, v1::ScanResponse& response) {
-    const ScanReport report =
-        scanner.Scan(filename, {reinterpret_cast<const uint8_t*>(content.data()), content.size()}, ScanDeadline(context));
+    const Scanner& scanner = runner.scanner();
+    const auto scanned =
+        runner.Run(filename, {reinterpret_cast<const uint8_t*>(content.data()), content.size()}, ScanDeadline(context));
+    if (!scanned.ok()) {
+      state_.log.Write("scan_failed", {{"rpc", call.rpc}, {"peer", call.peer}, {"error", scanned.status().ToString()}});
+      return ToGrpc(scanned.status());
+    }
+    const ScanReport& report = *scanned;
     // Recorded before the verdict leaves the server: one the audit log cannot hold is not returned.
     if (!state_.Audit(audit::VerdictEvent({call.rpc, call.peer, call.tenant, upload.upload_id(), upload.user_id()},
                                           filename, report, scanner.policy_name()))) {
@@ -418,7 +424,17 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
 ScanServer::~ScanServer() { Shutdown(); }
 
 void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time) {
+  SetScanner(InProcessRunner(std::move(scanner)), load_time);
+}
+
+void ScanServer::SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time,
+                             nlohmann::json details) {
+  SwapScanner(InProcessRunner(std::move(scanner)), load_time, std::move(details));
+}
+
+void ScanServer::SetScanner(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time) {
   State& state = *state_;
+  const Scanner* scanner = &runner->scanner();
   state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
   const std::string rules_version = scanner->rules_version();
   const std::string policy(scanner->policy_name());
@@ -433,7 +449,7 @@ void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::durat
                 {"policy", policy},
                 {"rules_load_seconds", load_time.count()}},
                true});
-  state.Install(std::move(scanner));
+  state.Install(std::move(runner));
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
@@ -441,14 +457,15 @@ void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::durat
   state.log.Write("serving", {{"rules_version", rules_version}, {"policy", policy}, {"rules_load_seconds", load_time.count()}});
 }
 
-void ScanServer::SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time,
+void ScanServer::SwapScanner(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time,
                              nlohmann::json details) {
   State& state = *state_;
+  const Scanner* scanner = &runner->scanner();
   state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
   state.metrics.RecordReload(true);
   details["rules_version"] = scanner->rules_version();
   details["rules_load_seconds"] = load_time.count();
-  details["previous_rules_version"] = state.Install(std::move(scanner));
+  details["previous_rules_version"] = state.Install(std::move(runner));
   state.Audit({audit::EventType::kRulesActivated, details, true});
   // Logged once it is true: a verdict from now on carries the new version.
   state.log.Write("rules_reloaded", std::move(details));
@@ -456,7 +473,7 @@ void ScanServer::SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::dura
 
 void ScanServer::DrainScanner() {
   State& state = *state_;
-  std::weak_ptr<const Scanner> running;
+  std::weak_ptr<const ScanRunner> running;
   std::string version;
   {
     std::lock_guard lock(state.snapshot_mutex);
