@@ -1,6 +1,8 @@
 #include "worker.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <linux/landlock.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -76,7 +78,27 @@ void SetLimits(const WorkerLimits& limits) {
 #endif
 }
 
-// Files: nothing but the temp folder, where libclamav writes what it extracts.
+void AllowBeneath(int ruleset_fd, const std::string& path, __u64 access) {
+  landlock_path_beneath_attr beneath{};
+  beneath.allowed_access = access;
+  beneath.parent_fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (beneath.parent_fd < 0) Fail(path.c_str());
+  if (syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0) Fail("landlock_add_rule");
+  close(beneath.parent_fd);
+}
+
+// glibc's iconv modules (libclamav converts code pages with iconv, which loads them on first use):
+// the folder "gconv" beside libc.
+std::string GconvFolder() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&iconv_open), &info) == 0 || info.dli_fname == nullptr) return "";
+  const std::string libc = info.dli_fname;
+  const std::string folder = libc.substr(0, libc.find_last_of('/')) + "/gconv";
+  return access(folder.c_str(), R_OK) == 0 ? folder : "";
+}
+
+// Files: nothing but the temp folder, where libclamav writes what it extracts, and reading glibc's
+// iconv modules.
 void RestrictFiles() {
   const long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   if (abi < 1) Fail("Landlock is not available");
@@ -87,12 +109,10 @@ void RestrictFiles() {
   if (ruleset_fd < 0) Fail("landlock_create_ruleset");
   const char* tmpdir = std::getenv("TMPDIR");
   const std::string temp = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
-  landlock_path_beneath_attr beneath{};
-  beneath.allowed_access = ruleset.handled_access_fs & ~static_cast<__u64>(LANDLOCK_ACCESS_FS_EXECUTE);
-  beneath.parent_fd = open(temp.c_str(), O_PATH | O_CLOEXEC);
-  if (beneath.parent_fd < 0) Fail("open the temp folder");
-  if (syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0) Fail("landlock_add_rule");
-  close(beneath.parent_fd);
+  AllowBeneath(ruleset_fd, temp, ruleset.handled_access_fs & ~static_cast<__u64>(LANDLOCK_ACCESS_FS_EXECUTE));
+  if (const std::string gconv = GconvFolder(); !gconv.empty()) {
+    AllowBeneath(ruleset_fd, gconv, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR);
+  }
   if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0) Fail("landlock_restrict_self");
   close(ruleset_fd);
 }
@@ -246,6 +266,7 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS");
   RestrictFiles();
   InstallSeccomp();
+  if (!WriteAll(kJobSocketFd, &kReadyByte, 1)) _exit(0);
 
   std::string header;
   for (int upload; (upload = ReceiveJob(kJobSocketFd, header)) >= 0;) {

@@ -14,6 +14,9 @@ namespace tollgate::sandbox {
 inline constexpr int kExitSetupFailed = 70;
 inline constexpr int kExitOutOfMemory = 71;
 
+// What a worker sends once it is confined, before it reads its first job.
+inline constexpr char kReadyByte = 'R';
+
 // The fd the job socket gets in the worker.
 inline constexpr int kJobSocketFd = 3;
 

@@ -27,6 +27,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a new worker may take to warm up and confine itself (a sanitizer build is slow).
+constexpr std::chrono::milliseconds kStartTimeout{60'000};
+
 // How often the parent looks at a busy worker's memory.
 constexpr std::chrono::milliseconds kWatchInterval{10};
 
@@ -90,6 +93,7 @@ std::string SignalName(int signal) {
 
 struct WorkerPool::Worker {
   pid_t pid = -1;
+  bool reaped = false;
   UniqueFd socket;
   unsigned jobs = 0;
 
@@ -98,7 +102,7 @@ struct WorkerPool::Worker {
   Worker& operator=(const Worker&) = delete;
   // Kills and reaps: a worker object never outlives its process, nor leaves a zombie.
   ~Worker() {
-    if (pid > 0) {
+    if (!reaped) {
       ::kill(pid, SIGKILL);
       Wait();
     }
@@ -108,7 +112,7 @@ struct WorkerPool::Worker {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    pid = -1;
+    reaped = true;
     return status;
   }
 };
@@ -132,16 +136,6 @@ StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(std::unique_ptr<Scanner>
     auto worker = pool->Spawn();
     if (!worker.ok()) return worker.status();
     pool->Release(std::move(*worker), true);
-  }
-  // A worker that cannot confine itself exits at once: find out now rather than on the first scan.
-  std::lock_guard lock(pool->mutex_);
-  for (const auto& worker : pool->idle_) {
-    pollfd watch{worker->socket.get(), POLLIN, 0};
-    if (::poll(&watch, 1, 0) > 0) {
-      int status = worker->Wait();
-      return Unavailable(fmt::format("a sandboxed worker could not start (exit status {}); see its message above, "
-                                     "or run with --no-sandbox", WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-    }
   }
   return pool;
 }
@@ -216,6 +210,17 @@ StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::SpawnHere() const {
   auto worker = std::make_unique<Worker>();
   worker->pid = pid;
   worker->socket = std::move(parent_end);
+  child_end.Reset();
+  // The worker says it is confined before it is given any job; one that cannot confine itself exits.
+  pollfd ready{worker->socket.get(), POLLIN, 0};
+  char byte = 0;
+  if (::poll(&ready, 1, static_cast<int>(kStartTimeout.count())) != 1 || ::read(worker->socket.get(), &byte, 1) != 1 ||
+      byte != kReadyByte) {
+    ::kill(pid, SIGKILL);
+    const int status = worker->Wait();
+    return Unavailable(fmt::format("a sandboxed worker did not start (exit status {}); see its message above, or "
+                                   "run with --no-sandbox", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
+  }
   std::lock_guard lock(mutex_);
   live_.push_back(pid);
   ++started_;
