@@ -160,6 +160,7 @@ class ServeProcess {
   }
 
   void Signal(int signal) { ::kill(pid_, signal); }
+  pid_t pid() const { return pid_; }
 
   // The exit code, or nullopt if the process is still running after `timeout` (or died by a signal).
   std::optional<int> WaitExit(std::chrono::milliseconds timeout) {

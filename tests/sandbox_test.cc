@@ -1,0 +1,247 @@
+// The parser sandbox with real faults: the test-only fault unpacker (tests/fault_unpacker, built with
+// TOLLGATE_TEST_FAULTS) crashes, aborts, hangs, hoards memory, forks, opens files and sockets inside
+// real workers, first through the WorkerPool API, then behind the real `tollgate serve` and `scan`.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include "scan_client.h"
+#include "service_test_support.h"
+#include "test_support.h"
+#include "tollgate/sandbox/worker_pool.h"
+
+namespace tollgate::testing {
+namespace {
+
+using sandbox::WorkerPool;
+using sandbox::WorkerPoolOptions;
+
+const std::string kEicar = R"(X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*)";
+
+std::span<const uint8_t> Bytes(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+// The seccomp mode /proc reports for `pid` ("2": filter), or "" if it cannot be read.
+std::string SeccompMode(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("Seccomp:")) return line.substr(line.find_first_not_of(" \t", 8));
+  }
+  return "";
+}
+
+// The direct children of `pid`, from every thread's children list.
+std::set<pid_t> ChildrenOf(pid_t pid) {
+  std::set<pid_t> children;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream list(task.path() / "children");
+    for (pid_t child; list >> child;) children.insert(child);
+  }
+  return children;
+}
+
+std::string IncompleteReason(const ScanReport& report) {
+  for (const Finding& finding : report.findings) {
+    if (finding.kind == FindingKind::kIncomplete) return finding.reason;
+  }
+  return "";
+}
+
+ScannerOptions FastOptions() {
+  ScannerOptions options;
+  // A hung parser is killed at the deadline plus the pool's grace: keep the test short.
+  options.limits.max_scan_time = std::chrono::milliseconds(3000);
+  return options;
+}
+
+class WorkerPoolTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    WorkerPoolOptions options;
+    options.workers = 2;
+    options.memory_limit_bytes = 256ull << 20;
+    options.jobs_per_worker = 1000;
+    options.kill_grace = std::chrono::milliseconds(500);
+    auto pool = WorkerPool::Start(MakeScanner(FastOptions()), options);
+    ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+    pool_ = pool->release();
+    reference_ = MakeScanner(FastOptions()).release();
+  }
+  static void TearDownTestSuite() {
+    delete pool_;
+    delete reference_;
+  }
+
+  static ScanReport Scan(const std::string& name, const std::string& content) {
+    auto report = pool_->Scan(name, Bytes(content), std::chrono::steady_clock::time_point::max());
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : ScanReport{};
+  }
+
+  // A sandboxed scan gives what an in-process scan gives.
+  static void ExpectSameAsInProcess(const std::string& name, const std::string& content) {
+    const ScanReport sandboxed = Scan(name, content);
+    const ScanReport direct = reference_->Scan(name, Bytes(content));
+    EXPECT_EQ(sandboxed.verdict, direct.verdict) << name;
+    EXPECT_EQ(sandboxed.action, direct.action) << name;
+    EXPECT_EQ(sandboxed.findings, direct.findings) << name;
+    EXPECT_EQ(sandboxed.deciding, direct.deciding) << name;
+    EXPECT_EQ(sandboxed.sha256, direct.sha256) << name;
+    EXPECT_EQ(sandboxed.type.mime, direct.type.mime) << name;
+    EXPECT_EQ(sandboxed.layers, direct.layers) << name;
+  }
+
+  static WorkerPool* pool_;
+  static Scanner* reference_;
+};
+
+WorkerPool* WorkerPoolTest::pool_ = nullptr;
+Scanner* WorkerPoolTest::reference_ = nullptr;
+
+TEST_F(WorkerPoolTest, ScansLikeTheScannerInProcess) {
+  ExpectSameAsInProcess("notes.txt", "just a note\n");
+  ExpectSameAsInProcess("eicar.com", kEicar);
+  ExpectSameAsInProcess("empty", "");
+  EXPECT_EQ(Scan("eicar.com", kEicar).verdict, Verdict::kMalicious);
+}
+
+TEST_F(WorkerPoolTest, EveryWorkerRunsUnderASeccompFilter) {
+  const std::vector<pid_t> workers = pool_->WorkerPids();
+  ASSERT_EQ(workers.size(), 2u);
+  for (pid_t pid : workers) EXPECT_EQ(SeccompMode(pid), "2") << "worker " << pid;
+}
+
+struct FaultCase {
+  std::string fault;
+  std::string reason;
+};
+
+class FaultTest : public WorkerPoolTest, public ::testing::WithParamInterface<FaultCase> {};
+
+TEST_P(FaultTest, EndsIncompleteAndTheWorkerIsReplaced) {
+  const FaultCase& fault = GetParam();
+  const uint64_t started = pool_->WorkersStarted();
+  const ScanReport report = Scan("fault.txt", "TOLLGATE-FAULT:" + fault.fault + "\n");
+  EXPECT_EQ(report.verdict, Verdict::kIncomplete);
+  EXPECT_EQ(report.action, Action::kBlock);
+  EXPECT_EQ(IncompleteReason(report), fault.reason);
+  for (const Finding& finding : report.findings) EXPECT_NE(finding.rule, "Tollgate.TestFault.Escaped") << finding.detail;
+  EXPECT_EQ(report.name, "fault.txt");
+  EXPECT_FALSE(report.sha256.empty());
+  // A killed worker is replaced at once; a refused open leaves the worker fit to go on.
+  EXPECT_EQ(pool_->WorkersStarted(), started + (fault.fault == "open" ? 0 : 1));
+  EXPECT_EQ(pool_->WorkerPids().size(), 2u);
+  for (pid_t pid : pool_->WorkerPids()) EXPECT_EQ(SeccompMode(pid), "2");
+  // The pool carries on.
+  ExpectSameAsInProcess("eicar.com", kEicar);
+  ExpectSameAsInProcess("notes.txt", "just a note\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, FaultTest,
+                         ::testing::Values(FaultCase{"crash", "parser_crash"}, FaultCase{"abort", "parser_crash"},
+                                           FaultCase{"loop", "timeout"}, FaultCase{"alloc", "memory_limit"},
+                                           FaultCase{"fork", "parser_crash"}, FaultCase{"socket", "parser_crash"},
+                                           // Landlock refuses the open: the unpacker's error is a parse_error.
+                                           FaultCase{"open", "parse_error"}),
+                         [](const auto& info) { return info.param.fault; });
+
+TEST(WorkerPoolRecycling, ReplacesAWorkerAfterItsJobs) {
+  WorkerPoolOptions options;
+  options.workers = 1;
+  options.jobs_per_worker = 2;
+  auto pool = WorkerPool::Start(MakeScanner(FastOptions()), options);
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  const pid_t first = (*pool)->WorkerPids().at(0);
+  for (int i = 0; i < 5; ++i) {
+    auto report = (*pool)->Scan("eicar.com", Bytes(kEicar), std::chrono::steady_clock::time_point::max());
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->verdict, Verdict::kMalicious);
+  }
+  EXPECT_EQ((*pool)->WorkersStarted(), 3u);
+  EXPECT_NE((*pool)->WorkerPids().at(0), first);
+}
+
+TEST(WorkerPoolDeadline, ACallersDeadlineKillsAHungParser) {
+  WorkerPoolOptions options;
+  options.workers = 1;
+  options.kill_grace = std::chrono::milliseconds(200);
+  auto pool = WorkerPool::Start(MakeScanner(ScannerOptions{}), options);
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  const auto started = std::chrono::steady_clock::now();
+  auto report = (*pool)->Scan("hang.txt", Bytes("TOLLGATE-FAULT:loop"), started + std::chrono::milliseconds(500));
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(IncompleteReason(*report), "timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+// The real server: faults in one call, correct verdicts in the next, workers confined throughout.
+TEST(SandboxedServe, ContainsFaultsAndKeepsServing) {
+  TempDir dir;
+  WriteFile(dir.path() / "eicar.com", kEicar);
+  for (const char* fault : {"crash", "loop", "alloc", "socket"}) {
+    WriteFile(dir.path() / (std::string(fault) + ".txt"), std::string("TOLLGATE-FAULT:") + fault + "\n");
+  }
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--workers", "2", "--worker-memory-mb", "256", "--scan-timeout-ms",
+                      "3000"});
+  ASSERT_TRUE(serve.WaitForEvent("serving")) << serve.Log();
+  const int port = serve.port();
+  ASSERT_GT(port, 0);
+  service::ClientOptions client_options;
+  client_options.target = "127.0.0.1:" + std::to_string(port);
+  auto client = service::ScanClient::Connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+
+  auto expect_workers_confined = [&] {
+    const std::set<pid_t> workers = ChildrenOf(serve.pid());
+    EXPECT_EQ(workers.size(), 2u);
+    for (pid_t pid : workers) EXPECT_EQ(SeccompMode(pid), "2") << "worker " << pid;
+  };
+  expect_workers_confined();
+  const std::map<std::string, std::string> reasons = {
+      {"crash", "parser_crash"}, {"loop", "timeout"}, {"alloc", "memory_limit"}, {"socket", "parser_crash"}};
+  for (const auto& [fault, reason] : reasons) {
+    auto response = (*client)->ScanFile((dir.path() / (fault + ".txt")).string());
+    ASSERT_TRUE(response.ok()) << fault << ": " << response.status().ToString();
+    EXPECT_EQ(response->verdict(), v1::VERDICT_INCOMPLETE) << fault;
+    bool found = false;
+    for (const auto& finding : response->findings()) found |= finding.rule() == "Tollgate.Incomplete." + reason;
+    EXPECT_TRUE(found) << fault << ": " << response->DebugString();
+    auto next = (*client)->ScanFile((dir.path() / "eicar.com").string());
+    ASSERT_TRUE(next.ok()) << next.status().ToString();
+    EXPECT_EQ(next->verdict(), v1::VERDICT_MALICIOUS) << "after " << fault;
+  }
+  expect_workers_confined();
+}
+
+TEST(SandboxedScan, TheCliReportsACrashAndGoesOn) {
+  TempDir dir;
+  WriteFile(dir.path() / "a-crash.txt", "TOLLGATE-FAULT:crash\n");
+  WriteFile(dir.path() / "b-eicar.com", kEicar);
+  const CommandResult result =
+      RunCommand(std::string(TOLLGATE_EXECUTABLE) + " scan --json --jobs 1 " + dir.path().string());
+  const std::vector<nlohmann::json> lines = JsonLines(result.output);
+  ASSERT_GE(lines.size(), 3u) << result.output;
+  EXPECT_EQ(lines[0].at("verdict"), "incomplete") << result.output;
+  EXPECT_EQ(lines[0].at("findings").at(0).at("reason"), "parser_crash") << result.output;
+  EXPECT_EQ(lines[1].at("verdict"), "malicious") << result.output;
+}
+
+TEST(SandboxedScan, NoSandboxWarns) {
+  TempDir dir;
+  WriteFile(dir.path() / "notes.txt", "just a note\n");
+  const CommandResult result =
+      RunCommand(std::string(TOLLGATE_EXECUTABLE) + " scan --no-sandbox " + (dir.path() / "notes.txt").string() + " 2>&1");
+  EXPECT_NE(result.output.find("warning: --no-sandbox"), std::string::npos) << result.output;
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+}
+
+}  // namespace
+}  // namespace tollgate::testing
