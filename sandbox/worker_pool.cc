@@ -27,8 +27,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long a new worker may take to warm up and confine itself (a sanitizer build is slow).
-constexpr std::chrono::milliseconds kStartTimeout{60'000};
+// How long a new worker may take to warm up and confine itself (~0.3 s in the sanitizer build on a
+// busy machine), and how often a worker that does not is forked again. A child forked while another
+// thread of this process held a lock its first steps need hangs: glibc's malloc guards itself across
+// fork(), GCC 12's AddressSanitizer allocator does not (seen under load in the test build).
+constexpr std::chrono::milliseconds kStartTimeout{5'000};
+constexpr int kStartAttempts = 3;
 
 // How often the parent looks at a busy worker's memory.
 constexpr std::chrono::milliseconds kWatchInterval{10};
@@ -82,6 +86,26 @@ StatusOr<UniqueFd> SealedCopy(std::span<const uint8_t> bytes) {
     return Errno("seal the upload's memfd");
   }
   return fd;
+}
+
+// Waits for a new worker's ready byte; returns what went wrong, or "" once it came.
+std::string AwaitReady(int socket) {
+  const Clock::time_point until = Clock::now() + kStartTimeout;
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return "no ready message in time";
+    pollfd ready{socket, POLLIN, 0};
+    const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
+    if (polled < 0 && errno == EINTR) continue;
+    if (polled < 0) return std::string("poll: ") + std::strerror(errno);
+    if (polled == 0) continue;
+    char byte = 0;
+    const ssize_t n = ::read(socket, &byte, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::string("read: ") + std::strerror(errno);
+    if (n == 0) return "it exited";
+    return byte == kReadyByte ? "" : "unexpected message";
+  }
 }
 
 std::string SignalName(int signal) {
@@ -193,6 +217,17 @@ class WorkerPool::Spawner {
 StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Spawn() const { return spawner_->Spawn(); }
 
 StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::SpawnHere() const {
+  Status failure;
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    auto worker = ForkWorker();
+    if (worker.ok()) return worker;
+    failure = worker.status();
+    Log(failure.ToString());
+  }
+  return failure;
+}
+
+StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::ForkWorker() const {
   int ends[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
   UniqueFd parent_end(ends[0]), child_end(ends[1]);
@@ -200,7 +235,7 @@ StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::SpawnHere() const {
       static_cast<uint64_t>(std::chrono::ceil<std::chrono::seconds>(scanner_->limits().max_scan_time).count());
   const WorkerLimits limits{options_.memory_limit_bytes, (scan_seconds + 1) * options_.jobs_per_worker};
   // Fork, not a fork server: this process never parses, so no parser holds a lock the child could
-  // inherit; the child only scans and never touches gRPC.
+  // inherit; the child only scans and never touches gRPC. (The allocator is the exception above.)
   const pid_t pid = ::fork();
   if (pid < 0) return Errno("fork a worker");
   if (pid == 0) {
@@ -212,14 +247,11 @@ StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::SpawnHere() const {
   worker->socket = std::move(parent_end);
   child_end.Reset();
   // The worker says it is confined before it is given any job; one that cannot confine itself exits.
-  pollfd ready{worker->socket.get(), POLLIN, 0};
-  char byte = 0;
-  if (::poll(&ready, 1, static_cast<int>(kStartTimeout.count())) != 1 || ::read(worker->socket.get(), &byte, 1) != 1 ||
-      byte != kReadyByte) {
+  if (const std::string failure = AwaitReady(worker->socket.get()); !failure.empty()) {
     ::kill(pid, SIGKILL);
     const int status = worker->Wait();
-    return Unavailable(fmt::format("a sandboxed worker did not start (exit status {}); see its message above, or "
-                                   "run with --no-sandbox", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
+    return Unavailable(fmt::format("a sandboxed worker did not start ({}, wait status {:#x}); see its message "
+                                   "above, or run with --no-sandbox", failure, status));
   }
   std::lock_guard lock(mutex_);
   live_.push_back(pid);
@@ -254,7 +286,7 @@ void WorkerPool::Release(std::unique_ptr<Worker> worker, bool reusable) const {
     }
     auto replacement = Spawn();
     if (!replacement.ok()) {
-      std::fprintf(stderr, "tollgate: cannot replace a sandboxed worker: %s\n", replacement.status().ToString().c_str());
+      Log("cannot replace a sandboxed worker: " + replacement.status().ToString());
       idle_changed_.notify_one();  // a waiting scan may spawn one itself
       return;
     }
@@ -265,6 +297,14 @@ void WorkerPool::Release(std::unique_ptr<Worker> worker, bool reusable) const {
     idle_.push_back(std::move(worker));
   }
   idle_changed_.notify_one();
+}
+
+void WorkerPool::Log(const std::string& message) const {
+  if (options_.log) {
+    options_.log(message);
+  } else {
+    std::fprintf(stderr, "tollgate: %s\n", message.c_str());
+  }
 }
 
 std::vector<pid_t> WorkerPool::WorkerPids() const {

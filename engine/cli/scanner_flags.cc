@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "store.h"
 
 namespace tollgate::cli {
@@ -86,6 +88,10 @@ StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(std::unique_ptr<Scanner> scanne
   options.workers = flags.workers != 0 ? flags.workers : std::max(1u, default_workers);
   options.memory_limit_bytes = flags.worker_memory_mb << 20;
   options.jobs_per_worker = flags.worker_jobs;
+  // One JSON object per line, like serve's own log on stderr.
+  options.log = [](const std::string& message) {
+    fmt::print(stderr, "{}\n", nlohmann::json{{"event", "sandbox_trouble"}, {"message", message}}.dump());
+  };
   auto pool = sandbox::WorkerPool::Start(std::move(scanner), options);
   if (!pool.ok()) return pool.status();
   return std::unique_ptr<ScanRunner>(std::move(*pool));

@@ -21,9 +21,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -41,6 +43,9 @@ struct WorkerPoolOptions {
   // How long past the scan's deadline a worker may take to answer before it is killed: the scanner
   // stops at the deadline by itself between layers, a stuck parser does not.
   std::chrono::milliseconds kill_grace{1000};
+  // Where the pool reports trouble that does not end a scan (a worker that would not start); may be
+  // called from any thread. Empty: a line on stderr.
+  std::function<void(const std::string& message)> log;
 };
 
 class WorkerPool final : public ScanRunner {
@@ -73,8 +78,10 @@ class WorkerPool final : public ScanRunner {
   WorkerPool(std::unique_ptr<Scanner> scanner, const WorkerPoolOptions& options);
   StatusOr<std::unique_ptr<Worker>> Spawn() const;
   StatusOr<std::unique_ptr<Worker>> SpawnHere() const;
+  StatusOr<std::unique_ptr<Worker>> ForkWorker() const;
   StatusOr<std::unique_ptr<Worker>> Acquire(std::chrono::steady_clock::time_point deadline) const;
   void Release(std::unique_ptr<Worker> worker, bool reusable) const;
+  void Log(const std::string& message) const;
 
   std::unique_ptr<Scanner> scanner_;
   WorkerPoolOptions options_;
