@@ -38,16 +38,6 @@ std::string SeccompMode(pid_t pid) {
   return "";
 }
 
-// The direct children of `pid`, from every thread's children list.
-std::set<pid_t> ChildrenOf(pid_t pid) {
-  std::set<pid_t> children;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
-    std::ifstream list(task.path() / "children");
-    for (pid_t child; list >> child;) children.insert(child);
-  }
-  return children;
-}
-
 std::string IncompleteReason(const ScanReport& report) {
   for (const Finding& finding : report.findings) {
     if (finding.kind == FindingKind::kIncomplete) return finding.reason;

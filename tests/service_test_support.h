@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -197,6 +198,17 @@ class ServeProcess {
   std::vector<std::string> lines_;
   bool closed_ = false;
 };
+
+// The direct children of `pid` (a server's sandboxed workers), from every thread's children list.
+inline std::set<pid_t> ChildrenOf(pid_t pid) {
+  std::set<pid_t> children;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream list(task.path() / "children");
+    for (pid_t child; list >> child;) children.insert(child);
+  }
+  return children;
+}
 
 inline nlohmann::json CorpusExpectations() {
   return nlohmann::json::parse(ReadFile(std::filesystem::path(TOLLGATE_SOURCE_DIR) / "corpus" / "expectations.json"));
