@@ -33,6 +33,8 @@ using Clock = std::chrono::steady_clock;
 // fork(), GCC 12's AddressSanitizer allocator does not (seen under load in the test build).
 constexpr std::chrono::milliseconds kStartTimeout{5'000};
 constexpr int kStartAttempts = 3;
+constexpr std::chrono::milliseconds kStuckAfter{1000};
+constexpr std::chrono::milliseconds kStartPoll{50};
 
 // How often the parent looks at a busy worker's memory.
 constexpr std::chrono::milliseconds kWatchInterval{10};
@@ -88,12 +90,42 @@ StatusOr<UniqueFd> SealedCopy(std::span<const uint8_t> bytes) {
   return fd;
 }
 
-// Waits for a new worker's ready byte; returns what went wrong, or "" once it came.
-std::string AwaitReady(int socket) {
+// CPU time `pid` has used so far, in clock ticks; -1 when it cannot be read.
+long long CpuTicks(pid_t pid) {
+  std::string stat;
+  if (FILE* file = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r")) {
+    char buffer[1024];
+    stat.assign(buffer, std::fread(buffer, 1, sizeof buffer, file));
+    std::fclose(file);
+  }
+  // Fields 14 and 15 (utime, stime) follow the command name, which ends at the last ')'.
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return -1;
+  unsigned long long utime = 0, stime = 0;
+  if (std::sscanf(stat.c_str() + name_end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                  &stime) != 2) {
+    return -1;
+  }
+  return static_cast<long long>(utime + stime);
+}
+
+// Waits for a new worker's ready byte; returns what went wrong, or "" once it came. Warming up is
+// all computation: a worker whose CPU time stops growing before it is ready is stuck (see
+// kStartTimeout) and is given up after kStuckAfter rather than after the whole timeout.
+std::string AwaitReady(pid_t pid, int socket) {
   const Clock::time_point until = Clock::now() + kStartTimeout;
+  long long ticks = CpuTicks(pid);
+  Clock::time_point progressed = Clock::now();
   for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
-    if (left.count() <= 0) return "no ready message in time";
+    const auto now = Clock::now();
+    if (now >= until) return "no ready message in time";
+    if (const long long current = CpuTicks(pid); current != ticks) {
+      ticks = current;
+      progressed = now;
+    } else if (now - progressed > kStuckAfter) {
+      return "stuck: no CPU time used for a second";
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(std::min<Clock::duration>(until - now, kStartPoll));
     pollfd ready{socket, POLLIN, 0};
     const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
     if (polled < 0 && errno == EINTR) continue;
@@ -247,7 +279,7 @@ StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::ForkWorker() const {
   worker->socket = std::move(parent_end);
   child_end.Reset();
   // The worker says it is confined before it is given any job; one that cannot confine itself exits.
-  if (const std::string failure = AwaitReady(worker->socket.get()); !failure.empty()) {
+  if (const std::string failure = AwaitReady(pid, worker->socket.get()); !failure.empty()) {
     ::kill(pid, SIGKILL);
     const int status = worker->Wait();
     return Unavailable(fmt::format("a sandboxed worker did not start ({}, wait status {:#x}); see its message "

@@ -574,7 +574,8 @@ void RulesUpdateTest::HotReloadUnderContinuousScans(const std::string& mode) {
   stop.store(true);
   for (std::thread& thread : scanners) thread.join();
 
-  EXPECT_TRUE(failures.empty()) << failures.size() << " calls failed, the first for sample " << failures.front();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " calls failed, the first for sample " << failures.front()
+                                << "\n" << serve.Log();
   ASSERT_GT(results.size(), 50u);
   std::map<std::string, size_t> per_version;
   for (const Result& result : results) {
@@ -598,7 +599,7 @@ void RulesUpdateTest::HotReloadUnderContinuousScans(const std::string& mode) {
   EXPECT_EQ(drains, mode == "drain" ? 4u : 0u) << serve.Log();
   // Once the scans are done, only the last version's workers are left, and none of the first's.
   const std::set<pid_t> last_workers = ChildrenOf(serve.pid());
-  EXPECT_EQ(last_workers.size(), 16u);
+  EXPECT_EQ(last_workers.size(), 16u) << serve.Log();
   for (pid_t pid : first_workers) EXPECT_FALSE(last_workers.contains(pid)) << "worker " << pid << " outlived its rules";
   serve.Signal(SIGTERM);
   EXPECT_EQ(serve.WaitExit(std::chrono::seconds(60)), 0) << serve.Log();
