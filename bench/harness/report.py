@@ -87,7 +87,8 @@ def chart(report, path):
                       for t in tools]
             ax.bar([i + offset for i in range(len(tools))], values, width=0.4, label=f"{workers} worker(s)")
         ax.set_xticks(range(len(tools)), tools, rotation=30, ha="right")
-        ax.set_ylabel("files/s (scan, rules loaded)")
+        ax.set_yscale("log")
+        ax.set_ylabel("files/s (scan, rules loaded; log scale)")
         ax.set_title(f"{name} signatures")
         ax.legend()
     fig.suptitle(f"Throughput by tool and worker count ({report['mode']}, {report['corpus']['files']} files)")
