@@ -11,19 +11,18 @@
 // reads (default: the Debian libtasn1 manual from the generated corpus).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <span>
-#include <ctime>
-
-#include <unistd.h>
 
 #include "bench_inputs.h"
 #include "child_sink.h"
