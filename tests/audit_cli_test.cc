@@ -13,6 +13,7 @@ namespace tollgate::audit {
 namespace {
 
 namespace fs = std::filesystem;
+using tollgate::testing::MakeAuditKeyPair;
 using tollgate::testing::ReadFile;
 using tollgate::testing::RunCommand;
 using tollgate::testing::TempDir;
@@ -23,11 +24,7 @@ class AuditCliTest : public ::testing::Test {
   void SetUp() override {
     key_ = temp_.path() / "audit.key";
     public_key_ = temp_.path() / "audit.pub";
-    ASSERT_EQ(RunCommand("openssl genpkey -algorithm ed25519 -out " + key_.string() + " && chmod 0400 " +
-                         key_.string() + " && openssl pkey -in " + key_.string() + " -pubout -out " +
-                         public_key_.string())
-                  .exit_code,
-              0);
+    ASSERT_TRUE(MakeAuditKeyPair(key_, public_key_));
     LogOptions options;
     options.dir = dir().string();
     options.key_file = key_.string();

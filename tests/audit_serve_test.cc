@@ -31,11 +31,7 @@ class AuditServeTest : public ::testing::Test {
   void SetUp() override {
     key_ = temp_.path() / "audit.key";
     public_key_ = temp_.path() / "audit.pub";
-    ASSERT_EQ(RunCommand("openssl genpkey -algorithm ed25519 -out " + key_.string() + " && chmod 0400 " +
-                         key_.string() + " && openssl pkey -in " + key_.string() + " -pubout -out " +
-                         public_key_.string())
-                  .exit_code,
-              0);
+    ASSERT_TRUE(MakeAuditKeyPair(key_, public_key_));
   }
 
   std::vector<std::string> AuditArgs() const {

@@ -362,10 +362,7 @@ TEST_F(RulesUpdateTest, RollbackReturnsToThePreviousVersionAndWithdrawsTheCurren
 
 TEST_F(RulesUpdateTest, UpdatesRollbacksAndRefusalsGoToTheAuditLog) {
   const fs::path audit_key = work_.path() / "audit.key";
-  ASSERT_EQ(RunCommand("openssl genpkey -algorithm ed25519 -out " + audit_key.string() + " && chmod 0400 " +
-                       audit_key.string())
-                .exit_code,
-            0);
+  ASSERT_TRUE(MakeAuditKeyPair(audit_key, work_.path() / "audit.pub"));
   const fs::path audit_dir = work_.path() / "audit";
   const std::string audit = " --audit-dir " + audit_dir.string() + " --audit-key " + audit_key.string();
   for (const std::string version : {"1", "2"}) {

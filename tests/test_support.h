@@ -67,6 +67,14 @@ inline CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
+// An Ed25519 key pair made with the openssl command, the private key 0400 as `--audit-key` wants it.
+inline bool MakeAuditKeyPair(const std::filesystem::path& private_key, const std::filesystem::path& public_key) {
+  return RunCommand("openssl genpkey -algorithm ed25519 -out " + private_key.string() + " && chmod 0400 " +
+                    private_key.string() + " && openssl pkey -in " + private_key.string() + " -pubout -out " +
+                    public_key.string())
+             .exit_code == 0;
+}
+
 // Parses JSON Lines output (tollgate scan --json) into one object per line.
 inline std::vector<nlohmann::json> JsonLines(const std::string& output) {
   std::vector<nlohmann::json> lines;

@@ -9,9 +9,9 @@ packages=(
   libzip-dev libhyperscan-dev libtbb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev libssl-dev
   libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtomlplusplus-dev python3
-  clamav clamav-daemon yara clamav-testfiles
+  clamav clamav-daemon clamdscan yara clamav-testfiles
   libgsf-1-dev libxml2-dev zlib1g-dev
-  libcpp-httplib-dev python3-grpcio python3-protobuf python3-cryptography openssl
+  libcpp-httplib-dev python3-grpcio python3-protobuf python3-cryptography python3-matplotlib openssl
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libtasn1-doc shared-mime-info
 )
 
