@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "channel.h"
 #include "tollgate/report_json.h"
 
 // AddressSanitizer reserves terabytes of shadow address space at startup, so an RLIMIT_AS (or
@@ -176,53 +177,6 @@ void InstallSeccomp() {
   seccomp_release(filter);
 }
 
-bool WriteAll(int fd, const void* data, size_t size) {
-  const char* bytes = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = send(fd, bytes, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool ReadAll(int fd, void* data, size_t size) {
-  char* bytes = static_cast<char*>(data);
-  while (size > 0) {
-    const ssize_t n = read(fd, bytes, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// One job: its length prefix carries the upload's memfd; -1 when the parent has gone.
-int ReceiveJob(int socket, std::string& header) {
-  uint32_t length = 0;
-  iovec io{&length, sizeof length};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr message{};
-  message.msg_iov = &io;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = recvmsg(socket, &message, MSG_WAITALL | MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n != sizeof length || length > kMaxFrameBytes) return -1;
-  const cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  header.resize(length);
-  if (!ReadAll(socket, header.data(), length)) return -1;
-  return fd;
-}
-
 std::string RunJob(const Scanner& scanner, int upload, const std::string& header_text) {
   const nlohmann::json header = nlohmann::json::parse(header_text);
   const std::string name = header.at("name").get<std::string>();
@@ -241,11 +195,12 @@ std::string RunJob(const Scanner& scanner, int upload, const std::string& header
 }  // namespace
 
 void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLimits& limits) {
-  // The fork copied the forking thread's blocked signals (serve blocks SIGTERM/SIGHUP for its own
-  // signal thread); the worker takes signals' default actions.
+  // Whatever its ancestors blocked (serve blocks SIGTERM/SIGHUP for its own signal thread), the
+  // worker takes signals' default actions.
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  prctl(PR_SET_NAME, "tollgate-worker");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail("PR_SET_PDEATHSIG");
   if (getppid() != parent) _exit(kExitSetupFailed);  // the parent died before PDEATHSIG was set
   // Only stdio and the job socket stay open: the parent's listening sockets, audit log and other
@@ -266,17 +221,13 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS");
   RestrictFiles();
   InstallSeccomp();
-  if (!WriteAll(kJobSocketFd, &kReadyByte, 1)) _exit(0);
+  if (send(kJobSocketFd, &kReadyByte, 1, MSG_NOSIGNAL) != 1) _exit(0);
 
   std::string header;
-  for (int upload; (upload = ReceiveJob(kJobSocketFd, header)) >= 0;) {
-    const std::string reply = RunJob(scanner, upload, header);
-    close(upload);
-    const uint32_t length = static_cast<uint32_t>(reply.size());
-    if (reply.size() > kMaxFrameBytes || !WriteAll(kJobSocketFd, &length, sizeof length) ||
-        !WriteAll(kJobSocketFd, reply.data(), reply.size())) {
-      break;
-    }
+  for (UniqueFd upload; ReceiveFrame(kJobSocketFd, header, upload) && upload.get() >= 0;) {
+    const std::string reply = RunJob(scanner, upload.get(), header);
+    upload.Reset();
+    if (!SendFrame(kJobSocketFd, reply)) break;
   }
   // _exit: no atexit handlers (LeakSanitizer's would clone a tracer, which seccomp refuses).
   _exit(0);

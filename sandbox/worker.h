@@ -25,10 +25,9 @@ struct WorkerLimits {
   uint64_t cpu_seconds;  // over the worker's whole life
 };
 
-// Never returns: confines the process, then answers jobs on `socket` until the parent closes it.
+// Never returns: confines the process, then answers jobs on `socket` until the pool closes it. A job
+// is a frame (channel.h) holding a JSON header {"name", "deadline"} with the upload's sealed memfd;
+// the answer is a frame holding the report as ReportToJson writes it.
 [[noreturn]] void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLimits& limits);
-
-// Frames on the job socket: a 4-byte length (host order, both ends are one machine) then the bytes.
-inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
 }  // namespace tollgate::sandbox

@@ -12,55 +12,26 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <deque>
-#include <future>
 #include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tollgate/report_json.h"
+#include "channel.h"
 #include "worker.h"
+#include "zygote.h"
 
 namespace tollgate::sandbox {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long a new worker may take to warm up and confine itself (~0.3 s in the sanitizer build on a
-// busy machine), and how often a worker that does not is forked again. A child forked while another
-// thread of this process held a lock its first steps need hangs: glibc's malloc guards itself across
-// fork(), GCC 12's AddressSanitizer allocator does not (seen under load in the test build).
-constexpr std::chrono::milliseconds kStartTimeout{5'000};
-constexpr int kStartAttempts = 3;
-constexpr std::chrono::milliseconds kStuckAfter{1000};
-constexpr std::chrono::milliseconds kStartPoll{50};
+// How long a new worker may take to warm up and confine itself (~0.3 s in the sanitizer build).
+constexpr std::chrono::seconds kStartTimeout{30};
 
 // How often the parent looks at a busy worker's memory.
 constexpr std::chrono::milliseconds kWatchInterval{10};
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~UniqueFd() { Reset(); }
-  int get() const { return fd_; }
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 Status Errno(const std::string& what) { return Unavailable(what + ": " + std::strerror(errno)); }
 
@@ -90,42 +61,12 @@ StatusOr<UniqueFd> SealedCopy(std::span<const uint8_t> bytes) {
   return fd;
 }
 
-// CPU time `pid` has used so far, in clock ticks; -1 when it cannot be read.
-long long CpuTicks(pid_t pid) {
-  std::string stat;
-  if (FILE* file = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r")) {
-    char buffer[1024];
-    stat.assign(buffer, std::fread(buffer, 1, sizeof buffer, file));
-    std::fclose(file);
-  }
-  // Fields 14 and 15 (utime, stime) follow the command name, which ends at the last ')'.
-  const size_t name_end = stat.rfind(')');
-  if (name_end == std::string::npos) return -1;
-  unsigned long long utime = 0, stime = 0;
-  if (std::sscanf(stat.c_str() + name_end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                  &stime) != 2) {
-    return -1;
-  }
-  return static_cast<long long>(utime + stime);
-}
-
-// Waits for a new worker's ready byte; returns what went wrong, or "" once it came. Warming up is
-// all computation: a worker whose CPU time stops growing before it is ready is stuck (see
-// kStartTimeout) and is given up after kStuckAfter rather than after the whole timeout.
-std::string AwaitReady(pid_t pid, int socket) {
+// Waits for a new worker's ready byte; returns what went wrong, or "" once it came.
+std::string AwaitReadyByte(int socket) {
   const Clock::time_point until = Clock::now() + kStartTimeout;
-  long long ticks = CpuTicks(pid);
-  Clock::time_point progressed = Clock::now();
   for (;;) {
-    const auto now = Clock::now();
-    if (now >= until) return "no ready message in time";
-    if (const long long current = CpuTicks(pid); current != ticks) {
-      ticks = current;
-      progressed = now;
-    } else if (now - progressed > kStuckAfter) {
-      return "stuck: no CPU time used for a second";
-    }
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(std::min<Clock::duration>(until - now, kStartPoll));
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return "no ready message in time";
     pollfd ready{socket, POLLIN, 0};
     const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
     if (polled < 0 && errno == EINTR) continue;
@@ -147,7 +88,11 @@ std::string SignalName(int signal) {
 
 }  // namespace
 
+// A wait status no process ends with: the zygote could not say how a worker ended.
+constexpr int kUnknownStatus = -1;
+
 struct WorkerPool::Worker {
+  Zygote* zygote = nullptr;
   pid_t pid = -1;
   bool reaped = false;
   UniqueFd socket;
@@ -165,19 +110,16 @@ struct WorkerPool::Worker {
   }
   // Reaps the process (it is dead or dying) and returns its wait status.
   int Wait() {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    auto status = zygote->Reap(pid);
     reaped = true;
-    return status;
+    return status.ok() ? *status : kUnknownStatus;
   }
 };
 
+Status PrepareSandbox() { return StartForkServer(); }
+
 WorkerPool::WorkerPool(std::unique_ptr<Scanner> scanner, const WorkerPoolOptions& options)
-    : scanner_(std::move(scanner)),
-      options_(options),
-      parent_pid_(::getpid()),
-      spawner_(std::make_unique<Spawner>(*this)) {}
+    : scanner_(std::move(scanner)), options_(options) {}
 
 WorkerPool::~WorkerPool() {
   std::lock_guard lock(mutex_);
@@ -188,106 +130,57 @@ StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(std::unique_ptr<Scanner>
                                                         const WorkerPoolOptions& options) {
   if (options.workers == 0 || options.jobs_per_worker == 0) return InvalidArgument("a worker pool needs workers and jobs");
   std::unique_ptr<WorkerPool> pool(new WorkerPool(std::move(scanner), options));
+  const uint64_t scan_seconds = static_cast<uint64_t>(
+      std::chrono::ceil<std::chrono::seconds>(pool->scanner_->limits().max_scan_time).count());
+  const WorkerLimits limits{options.memory_limit_bytes, (scan_seconds + 1) * options.jobs_per_worker};
+  auto zygote = Zygote::Start(pool->scanner_->options(), limits);
+  if (!zygote.ok()) return zygote.status();
+  pool->zygote_ = std::move(*zygote);
+  // All forked first, so they warm up side by side.
+  std::vector<std::unique_ptr<Worker>> launched;
   for (unsigned i = 0; i < options.workers; ++i) {
-    auto worker = pool->Spawn();
+    auto worker = pool->Launch();
     if (!worker.ok()) return worker.status();
-    pool->Release(std::move(*worker), true);
+    launched.push_back(std::move(*worker));
+  }
+  for (auto& worker : launched) {
+    if (Status ready = pool->AwaitReady(*worker); !ready.ok()) return ready;
+    pool->Release(std::move(worker), true);
   }
   return pool;
 }
 
-// Forks on one thread that lives as long as the pool. PR_SET_PDEATHSIG fires when the *thread* that
-// forked a worker ends, and callers' threads come and go (gRPC retires idle ones). The calling thread
-// may also be a TBB worker (the CLI scans files in a task arena): a child forked from it would
-// inherit its place in the arena and could steal the parent's pending tasks. This thread belongs to
-// no arena, so a worker's scans run in an arena of their own.
-class WorkerPool::Spawner {
- public:
-  explicit Spawner(const WorkerPool& pool) : pool_(pool), thread_([this] { Loop(); }) {}
-  ~Spawner() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    requested_.notify_all();
-    thread_.join();
-  }
-
-  StatusOr<std::unique_ptr<Worker>> Spawn() {
-    std::promise<StatusOr<std::unique_ptr<Worker>>> spawned;
-    auto result = spawned.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      requests_.push_back(&spawned);
-    }
-    requested_.notify_one();
-    return result.get();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      requested_.wait(lock, [this] { return stopping_ || !requests_.empty(); });
-      if (requests_.empty()) return;
-      auto* request = requests_.front();
-      requests_.pop_front();
-      lock.unlock();
-      request->set_value(pool_.SpawnHere());
-      lock.lock();
-    }
-  }
-
-  const WorkerPool& pool_;
-  std::mutex mutex_;
-  std::condition_variable requested_;
-  std::deque<std::promise<StatusOr<std::unique_ptr<Worker>>>*> requests_;  // guarded by mutex_
-  bool stopping_ = false;
-  std::thread thread_;  // last: starts once the rest is ready
-};
-
-StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Spawn() const { return spawner_->Spawn(); }
-
-StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::SpawnHere() const {
-  Status failure;
-  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-    auto worker = ForkWorker();
-    if (worker.ok()) return worker;
-    failure = worker.status();
-    Log(failure.ToString());
-  }
-  return failure;
-}
-
-StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::ForkWorker() const {
+StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Launch() const {
   int ends[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
-  UniqueFd parent_end(ends[0]), child_end(ends[1]);
-  const uint64_t scan_seconds =
-      static_cast<uint64_t>(std::chrono::ceil<std::chrono::seconds>(scanner_->limits().max_scan_time).count());
-  const WorkerLimits limits{options_.memory_limit_bytes, (scan_seconds + 1) * options_.jobs_per_worker};
-  // Fork, not a fork server: this process never parses, so no parser holds a lock the child could
-  // inherit; the child only scans and never touches gRPC. (The allocator is the exception above.)
-  const pid_t pid = ::fork();
-  if (pid < 0) return Errno("fork a worker");
-  if (pid == 0) {
-    parent_end.Reset();
-    WorkerMain(*scanner_, child_end.get(), parent_pid_, limits);
-  }
+  UniqueFd pool_end(ends[0]), worker_end(ends[1]);
+  auto pid = zygote_->Fork(worker_end.get());
+  if (!pid.ok()) return pid.status();
   auto worker = std::make_unique<Worker>();
-  worker->pid = pid;
-  worker->socket = std::move(parent_end);
-  child_end.Reset();
-  // The worker says it is confined before it is given any job; one that cannot confine itself exits.
-  if (const std::string failure = AwaitReady(pid, worker->socket.get()); !failure.empty()) {
-    ::kill(pid, SIGKILL);
-    const int status = worker->Wait();
+  worker->zygote = zygote_.get();
+  worker->pid = *pid;
+  worker->socket = std::move(pool_end);
+  return worker;
+}
+
+// The worker says it is confined before it is given any job; one that cannot confine itself exits.
+Status WorkerPool::AwaitReady(Worker& worker) const {
+  if (const std::string failure = AwaitReadyByte(worker.socket.get()); !failure.empty()) {
+    ::kill(worker.pid, SIGKILL);
+    const int status = worker.Wait();
     return Unavailable(fmt::format("a sandboxed worker did not start ({}, wait status {:#x}); see its message "
                                    "above, or run with --no-sandbox", failure, status));
   }
   std::lock_guard lock(mutex_);
-  live_.push_back(pid);
+  live_.push_back(worker.pid);
   ++started_;
+  return Status();
+}
+
+StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Spawn() const {
+  auto worker = Launch();
+  if (!worker.ok()) return worker.status();
+  if (Status ready = AwaitReady(**worker); !ready.ok()) return ready;
   return worker;
 }
 
@@ -366,26 +259,10 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   std::unique_ptr<Worker> worker = std::move(*acquired);
   ++worker->jobs;
 
-  // The request: its length prefix carries the memfd.
+  // The request, with the memfd.
   const std::string header =
       nlohmann::json{{"name", name}, {"deadline", scan_deadline.time_since_epoch().count()}}.dump();
-  const uint32_t length = static_cast<uint32_t>(header.size());
-  iovec io[2] = {{const_cast<uint32_t*>(&length), sizeof length}, {const_cast<char*>(header.data()), header.size()}};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = io;
-  message.msg_iovlen = 2;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  const int upload_fd = upload->get();
-  std::memcpy(CMSG_DATA(cmsg), &upload_fd, sizeof upload_fd);
-  ssize_t sent;
-  do sent = ::sendmsg(worker->socket.get(), &message, MSG_NOSIGNAL);
-  while (sent < 0 && errno == EINTR);
+  const bool sent = SendFrame(worker->socket.get(), header, upload->get());
   upload->Reset();
 
   // The reply, read while watching the clock and the worker's memory.
@@ -394,7 +271,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   std::string reply;
   uint32_t reply_length = 0;
   size_t received = 0;
-  bool complete = sent == static_cast<ssize_t>(sizeof length + header.size());
+  bool complete = sent;
   while (complete) {
     const auto now = Clock::now();
     if (now >= kill_at) {
@@ -450,6 +327,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
     return unscanned("memory_limit", fmt::format("the parser used more than {} MiB; its worker was killed",
                                                  options_.memory_limit_bytes >> 20));
   }
+  if (status == kUnknownStatus) return unscanned("parser_crash", "the parser's worker ended; how is not known");
   if (WIFSIGNALED(status)) {
     const int signal = WTERMSIG(status);
     if (signal == SIGXCPU) return unscanned("timeout", "the parser's worker reached its CPU time limit");

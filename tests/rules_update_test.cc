@@ -476,7 +476,7 @@ void RulesUpdateTest::HotReloadUnderContinuousScans(const std::string& mode) {
   ASSERT_GT(port, 0) << serve.Log();
   ASSERT_TRUE(serve.WaitForEvent("serving")) << serve.Log();
   // The sandboxed workers of the first version: every update replaces them all.
-  const std::set<pid_t> first_workers = ChildrenOf(serve.pid());
+  const std::set<pid_t> first_workers = WorkersOf(serve.pid());
   EXPECT_EQ(first_workers.size(), 16u);
   service::ClientOptions client_options;
   client_options.target = fmt::format("127.0.0.1:{}", port);
@@ -595,7 +595,7 @@ void RulesUpdateTest::HotReloadUnderContinuousScans(const std::string& mode) {
   EXPECT_EQ(reloads, 4u) << serve.Log();
   EXPECT_EQ(drains, mode == "drain" ? 4u : 0u) << serve.Log();
   // Once the scans are done, only the last version's workers are left, and none of the first's.
-  const std::set<pid_t> last_workers = ChildrenOf(serve.pid());
+  const std::set<pid_t> last_workers = WorkersOf(serve.pid());
   EXPECT_EQ(last_workers.size(), 16u) << serve.Log();
   for (pid_t pid : first_workers) EXPECT_FALSE(last_workers.contains(pid)) << "worker " << pid << " outlived its rules";
   serve.Signal(SIGTERM);

@@ -190,7 +190,7 @@ TEST(SandboxedServe, ContainsFaultsAndKeepsServing) {
   ASSERT_TRUE(client.ok()) << client.status().ToString();
 
   auto expect_workers_confined = [&] {
-    const std::set<pid_t> workers = ChildrenOf(serve.pid());
+    const std::set<pid_t> workers = WorkersOf(serve.pid());
     EXPECT_EQ(workers.size(), 2u);
     for (pid_t pid : workers) EXPECT_EQ(SeccompMode(pid), "2") << "worker " << pid;
   };

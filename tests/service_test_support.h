@@ -199,15 +199,26 @@ class ServeProcess {
   bool closed_ = false;
 };
 
-// The direct children of `pid` (a server's sandboxed workers), from every thread's children list.
-inline std::set<pid_t> ChildrenOf(pid_t pid) {
-  std::set<pid_t> children;
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream list(task.path() / "children");
-    for (pid_t child; list >> child;) children.insert(child);
+// The sandboxed workers among the descendants of `pid` (a server): processes named
+// "tollgate-worker", which the server's fork server and zygotes fork.
+inline std::set<pid_t> WorkersOf(pid_t pid) {
+  std::set<pid_t> workers;
+  std::vector<pid_t> pending = {pid};
+  while (!pending.empty()) {
+    const pid_t parent = pending.back();
+    pending.pop_back();
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(parent) + "/task", ec)) {
+      std::ifstream list(task.path() / "children");
+      for (pid_t child; list >> child;) {
+        pending.push_back(child);
+        std::ifstream comm("/proc/" + std::to_string(child) + "/comm");
+        std::string name;
+        if (std::getline(comm, name) && name == "tollgate-worker") workers.insert(child);
+      }
+    }
   }
-  return children;
+  return workers;
 }
 
 inline nlohmann::json CorpusExpectations() {

@@ -180,6 +180,10 @@ int ScanAndReport(const ScanOptions& options, const ScanOne& scan_one, const std
 }
 
 int RunLocalScan(const ScanOptions& options) {
+  if (Status sandbox = PrepareSandbox(options.scanner); !sandbox.ok()) {
+    fmt::print(stderr, "tollgate: cannot start the parser sandbox: {}\n", sandbox.ToString());
+    return 2;
+  }
   auto audit_log = OpenAuditLog(options.audit);
   if (!audit_log.ok()) {
     fmt::print(stderr, "tollgate: cannot open the audit log: {}\n", audit_log.status().ToString());

@@ -78,6 +78,8 @@ ScannerOptions ToScannerOptions(const ScannerFlags& flags) {
   return options;
 }
 
+Status PrepareSandbox(const ScannerFlags& flags) { return flags.no_sandbox ? Status() : sandbox::PrepareSandbox(); }
+
 StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(std::unique_ptr<Scanner> scanner, const ScannerFlags& flags,
                                                  unsigned default_workers) {
   if (flags.no_sandbox) {

@@ -34,6 +34,9 @@ std::vector<CLI::Option*> AddScannerFlags(CLI::App& command, ScannerFlags& flags
 ScannerOptions ToScannerOptions(const ScannerFlags& flags);
 // Where `scanner` scans: a pool of sandboxed workers (`default_workers` unless --workers says), or
 // this process with --no-sandbox, after a warning on stderr.
+// Starts the parser sandbox's fork server, unless --no-sandbox. Call first, before any thread starts.
+Status PrepareSandbox(const ScannerFlags& flags);
+
 StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(std::unique_ptr<Scanner> scanner, const ScannerFlags& flags,
                                                  unsigned default_workers);
 

@@ -135,6 +135,10 @@ std::unique_ptr<rules::RulesReloader> FollowStore(const ServeOptions& options, s
 }
 
 int RunServe(ServeOptions& options) {
+  if (Status sandbox = PrepareSandbox(options.scanner); !sandbox.ok()) {
+    fmt::print(stderr, "tollgate: cannot start the parser sandbox: {}\n", sandbox.ToString());
+    return 2;
+  }
   Signals signals;
   options.server.max_message_bytes = options.max_message_mb << 20;
   options.server.max_upload_bytes = options.max_upload_mb << 20;

@@ -16,8 +16,7 @@
 namespace tollgate {
 
 struct Scanner::Impl {
-  ScanLimits limits;
-  std::vector<std::string> passwords;
+  ScannerOptions options;
   std::unique_ptr<Policy> loaded_policy;
   const Policy* policy = &DefaultPolicy();
   RuleSet rules;
@@ -63,8 +62,7 @@ std::string BaseName(std::string_view name) {
 
 StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->limits = options.limits;
-  impl->passwords = options.passwords;
+  impl->options = options;
   if (!options.policy_file.empty()) {
     auto policy = LoadPolicyFile(options.policy_file);
     if (!policy.ok()) return policy.status();
@@ -76,15 +74,15 @@ StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options
   const std::string bundle = options.rules_dir.empty() ? TOLLGATE_DEFAULT_RULES_DIR : options.rules_dir;
   auto files = ResolveRuleFiles(bundle, options.extra_rule_files, engine_names);
   if (!files.ok()) return files.status();
-  auto rules = BuildRuleSet(*files, impl->limits, options.compiled_cache_dir);
+  auto rules = BuildRuleSet(*files, options.limits, options.compiled_cache_dir);
   if (!rules.ok()) return rules.status();
   impl->rules = std::move(*rules);
   auto typer = FileTyper::Create();
   if (!typer.ok()) return typer.status();
   impl->typer = std::move(*typer);
   impl->unpackers = MakeUnpackers();
-  impl->pipeline = std::make_unique<Pipeline>(impl->rules, impl->unpackers, *impl->typer, impl->limits,
-                                              impl->passwords);
+  impl->pipeline = std::make_unique<Pipeline>(impl->rules, impl->unpackers, *impl->typer, impl->options.limits,
+                                              impl->options.passwords);
   return std::unique_ptr<Scanner>(new Scanner(std::move(impl)));
 }
 
@@ -146,7 +144,7 @@ class InProcess final : public ScanRunner {
 }  // namespace
 
 StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
-  const uint64_t cap = impl_->limits.max_layer_bytes + 1;
+  const uint64_t cap = impl_->options.limits.max_layer_bytes + 1;
   auto bytes = ReadCapped(path, cap);
   if (!bytes.ok()) return bytes.status();
   ScanReport report = Scan(path, *bytes);
@@ -185,6 +183,7 @@ ScanReport Scanner::Unscanned(std::string_view name, std::span<const uint8_t> by
 const std::string& Scanner::rules_version() const { return impl_->rules.version; }
 const std::vector<EngineInfo>& Scanner::engines() const { return impl_->rules.engines; }
 std::string_view Scanner::policy_name() const { return impl_->policy->name(); }
-const ScanLimits& Scanner::limits() const { return impl_->limits; }
+const ScannerOptions& Scanner::options() const { return impl_->options; }
+const ScanLimits& Scanner::limits() const { return impl_->options.limits; }
 
 }  // namespace tollgate

@@ -78,6 +78,8 @@ class Scanner {
   ScanReport Unscanned(std::string_view name, std::span<const uint8_t> bytes, Finding why) const;
 
   const std::string& rules_version() const;
+  // What it was created from (the sandbox builds the same Scanner again in its zygote).
+  const ScannerOptions& options() const;
   const ScanLimits& limits() const;
   std::string_view policy_name() const;
   const std::vector<EngineInfo>& engines() const;

@@ -1,7 +1,8 @@
 // WorkerPool: scans uploads in pre-forked, confined worker processes (see sandbox/README.md).
 //
-// Start() forks `workers` processes from the calling process after the Scanner is built, so each
-// worker inherits the compiled rules copy-on-write. A worker confines itself before it reads any job:
+// Start() has the sandbox's fork server start a zygote for the Scanner's rules, which builds them once
+// more and forks `workers` processes that inherit them copy-on-write (see sandbox/README.md: the
+// server itself never forks a worker). A worker confines itself before it reads any job:
 // no new privileges, death with its parent, rlimits (address space, CPU, files, processes, cores),
 // Landlock (no file outside the temp folder) and a seccomp allow-list that kills it on any other
 // system call (no socket, no fork, no exec). Each upload travels as a sealed memfd (SCM_RIGHTS) with a
@@ -48,6 +49,13 @@ struct WorkerPoolOptions {
   std::function<void(const std::string& message)> log;
 };
 
+class Zygote;
+
+// Starts the process the sandbox's workers come from. Call at the start of main(), while the process
+// has one thread; the first WorkerPool starts it otherwise, perhaps from a busy multi-threaded
+// process, which is what it is there to avoid.
+Status PrepareSandbox();
+
 class WorkerPool final : public ScanRunner {
  public:
   static StatusOr<std::unique_ptr<WorkerPool>> Start(std::unique_ptr<Scanner> scanner,
@@ -74,25 +82,23 @@ class WorkerPool final : public ScanRunner {
 
  private:
   struct Worker;
-  class Spawner;
   WorkerPool(std::unique_ptr<Scanner> scanner, const WorkerPoolOptions& options);
+  // A worker forked by the zygote, not known to be confined yet.
+  StatusOr<std::unique_ptr<Worker>> Launch() const;
+  Status AwaitReady(Worker& worker) const;
   StatusOr<std::unique_ptr<Worker>> Spawn() const;
-  StatusOr<std::unique_ptr<Worker>> SpawnHere() const;
-  StatusOr<std::unique_ptr<Worker>> ForkWorker() const;
   StatusOr<std::unique_ptr<Worker>> Acquire(std::chrono::steady_clock::time_point deadline) const;
   void Release(std::unique_ptr<Worker> worker, bool reusable) const;
   void Log(const std::string& message) const;
 
   std::unique_ptr<Scanner> scanner_;
   WorkerPoolOptions options_;
-  pid_t parent_pid_;
+  std::unique_ptr<Zygote> zygote_;  // outlives the workers: it reaps them
   mutable std::mutex mutex_;
   mutable std::condition_variable idle_changed_;
   mutable std::vector<std::unique_ptr<Worker>> idle_;  // guarded by mutex_, like the fields below
   mutable std::vector<pid_t> live_;
   mutable uint64_t started_ = 0;
-  // Last: destroyed first, once the destructor has killed the idle workers.
-  std::unique_ptr<Spawner> spawner_;
 };
 
 }  // namespace tollgate::sandbox

@@ -1,0 +1,212 @@
+#include "zygote.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace tollgate::sandbox {
+namespace {
+
+// The fork server's end of its channel.
+constexpr int kForkServerFd = 3;
+
+Status Errno(const std::string& what) { return Unavailable(what + ": " + std::strerror(errno)); }
+
+nlohmann::json ToJson(const ScannerOptions& options, const WorkerLimits& worker) {
+  const ScanLimits& limits = options.limits;
+  return {{"rules_dir", options.rules_dir},
+          {"extra_rule_files", options.extra_rule_files},
+          {"passwords", options.passwords},
+          {"policy_file", options.policy_file},
+          {"compiled_cache_dir", options.compiled_cache_dir},
+          {"limits",
+           {{"max_depth", limits.max_depth},
+            {"max_files", limits.max_files},
+            {"max_layer_bytes", limits.max_layer_bytes},
+            {"max_total_bytes", limits.max_total_bytes},
+            {"max_expansion_ratio", limits.max_expansion_ratio},
+            {"ratio_exempt_bytes", limits.ratio_exempt_bytes},
+            {"max_scan_time_ms", limits.max_scan_time.count()}}},
+          {"worker", {{"memory_limit_bytes", worker.memory_limit_bytes}, {"cpu_seconds", worker.cpu_seconds}}}};
+}
+
+// The inverse of ToJson; throws nlohmann::json::exception on a malformed request.
+std::pair<ScannerOptions, WorkerLimits> FromJson(const nlohmann::json& json) {
+  ScannerOptions options;
+  json.at("rules_dir").get_to(options.rules_dir);
+  json.at("extra_rule_files").get_to(options.extra_rule_files);
+  json.at("passwords").get_to(options.passwords);
+  json.at("policy_file").get_to(options.policy_file);
+  json.at("compiled_cache_dir").get_to(options.compiled_cache_dir);
+  const nlohmann::json& limits = json.at("limits");
+  limits.at("max_depth").get_to(options.limits.max_depth);
+  limits.at("max_files").get_to(options.limits.max_files);
+  limits.at("max_layer_bytes").get_to(options.limits.max_layer_bytes);
+  limits.at("max_total_bytes").get_to(options.limits.max_total_bytes);
+  limits.at("max_expansion_ratio").get_to(options.limits.max_expansion_ratio);
+  limits.at("ratio_exempt_bytes").get_to(options.limits.ratio_exempt_bytes);
+  options.limits.max_scan_time = std::chrono::milliseconds(limits.at("max_scan_time_ms").get<int64_t>());
+  const nlohmann::json& worker = json.at("worker");
+  return {options, WorkerLimits{worker.at("memory_limit_bytes").get<uint64_t>(), worker.at("cpu_seconds").get<uint64_t>()}};
+}
+
+// Named in ps and top; tests find workers by name too.
+void Become(const char* name, pid_t parent) {
+  prctl(PR_SET_NAME, name);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(kExitSetupFailed);
+}
+
+void Reply(int channel, const nlohmann::json& answer) {
+  if (!SendFrame(channel, answer.dump())) _exit(0);  // the server is gone
+}
+
+// Builds one rules version's Scanner, then forks its workers and reaps them on request, from its one
+// thread, until the server closes the channel.
+[[noreturn]] void ZygoteMain(int channel, const std::string& request, pid_t fork_server) {
+  Become("tollgate-zygote", fork_server);
+  signal(SIGCHLD, SIG_DFL);  // the fork server ignores it; the zygote reaps its workers
+  const nlohmann::json parsed = nlohmann::json::parse(request, nullptr, false);
+  std::unique_ptr<Scanner> scanner;
+  WorkerLimits limits{};
+  try {
+    auto [options, worker_limits] = FromJson(parsed);
+    limits = worker_limits;
+    auto created = Scanner::Create(options);
+    if (!created.ok()) {
+      Reply(channel, {{"error", created.status().ToString()}});
+      _exit(kExitSetupFailed);
+    }
+    scanner = std::move(*created);
+  } catch (const nlohmann::json::exception& error) {
+    Reply(channel, {{"error", std::string("malformed zygote request: ") + error.what()}});
+    _exit(kExitSetupFailed);
+  }
+  const pid_t self = getpid();
+  Reply(channel, {{"pid", self}});
+  std::string payload;
+  for (UniqueFd fd; ReceiveFrame(channel, payload, fd);) {
+    const nlohmann::json order = nlohmann::json::parse(payload, nullptr, false);
+    if (order.is_object() && order.contains("reap") && order["reap"].is_number_integer()) {
+      int status = 0;
+      pid_t reaped;
+      do reaped = waitpid(order["reap"].get<pid_t>(), &status, 0);
+      while (reaped < 0 && errno == EINTR);
+      Reply(channel, reaped < 0 ? nlohmann::json{{"error", std::string("waitpid: ") + std::strerror(errno)}}
+                                : nlohmann::json{{"status", status}});
+    } else if (fd.get() >= 0) {
+      const pid_t pid = fork();
+      if (pid == 0) WorkerMain(*scanner, fd.get(), self, limits);
+      Reply(channel, pid < 0 ? nlohmann::json{{"error", std::string("fork: ") + std::strerror(errno)}}
+                             : nlohmann::json{{"pid", pid}});
+    } else {
+      Reply(channel, {{"error", "unknown request"}});
+    }
+  }
+  // _exit: the Scanner's engines need no orderly teardown, and no atexit handler of the server runs.
+  _exit(0);
+}
+
+// Forks a zygote for each request until the server closes the channel.
+[[noreturn]] void ForkServerMain(pid_t server) {
+  Become("tollgate-forks", server);
+  signal(SIGCHLD, SIG_IGN);  // zygotes are reaped by the kernel
+  std::string request;
+  for (UniqueFd zygote_channel; ReceiveFrame(kForkServerFd, request, zygote_channel);) {
+    if (zygote_channel.get() < 0) continue;
+    if (const pid_t self = getpid(); fork() == 0) {
+      close(kForkServerFd);
+      ZygoteMain(zygote_channel.get(), request, self);
+    }
+    // A failed fork closes the zygote's channel unanswered: Zygote::Start reports it.
+  }
+  _exit(0);
+}
+
+std::mutex fork_server_mutex;
+UniqueFd fork_server_channel;  // guarded by fork_server_mutex
+
+}  // namespace
+
+Status StartForkServer() {
+  std::lock_guard lock(fork_server_mutex);
+  if (fork_server_channel.get() >= 0) return Status();
+  int ends[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
+  const pid_t server = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(ends[0]);
+    close(ends[1]);
+    return Errno("fork the sandbox's fork server");
+  }
+  if (pid == 0) {
+    // Only stdio and the channel: the server's sockets and files are no business of a parser. Workers
+    // answer on their job socket only, so stdin and stdout are /dev/null; stderr stays for messages.
+    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (dup2(ends[1], kForkServerFd) != kForkServerFd || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+        dup2(null, STDOUT_FILENO) < 0 || close_range(kForkServerFd + 1, ~0u, 0) != 0) {
+      _exit(kExitSetupFailed);
+    }
+    ForkServerMain(server);
+  }
+  close(ends[1]);
+  fork_server_channel = UniqueFd(ends[0]);
+  return Status();
+}
+
+StatusOr<std::unique_ptr<Zygote>> Zygote::Start(const ScannerOptions& options, const WorkerLimits& limits) {
+  if (Status started = StartForkServer(); !started.ok()) return started;
+  int ends[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
+  UniqueFd ours(ends[0]), theirs(ends[1]);
+  {
+    std::lock_guard lock(fork_server_mutex);
+    if (!SendFrame(fork_server_channel.get(), ToJson(options, limits).dump(), theirs.get())) {
+      return Unavailable("the sandbox's fork server has exited; restart Tollgate");
+    }
+  }
+  theirs.Reset();
+  std::unique_ptr<Zygote> zygote(new Zygote(std::move(ours)));
+  auto pid = zygote->Ask("", -1, "pid");
+  if (!pid.ok()) return Unavailable("the sandbox could not build the rules for its workers: " + pid.status().message());
+  return zygote;
+}
+
+StatusOr<pid_t> Zygote::Fork(int job_socket) {
+  auto pid = Ask("{}", job_socket, "pid");
+  if (!pid.ok()) return pid.status();
+  return static_cast<pid_t>(*pid);
+}
+
+StatusOr<int> Zygote::Reap(pid_t pid) {
+  auto status = Ask(nlohmann::json{{"reap", pid}}.dump(), -1, "status");
+  if (!status.ok()) return status.status();
+  return static_cast<int>(*status);
+}
+
+// Sends `request` (none if empty: the zygote's first answer comes unasked) and reads the number
+// under `answer` in the reply.
+StatusOr<int64_t> Zygote::Ask(const std::string& request, int fd, const char* answer) {
+  std::lock_guard lock(mutex_);
+  if (!request.empty() && !SendFrame(channel_.get(), request, fd)) return Unavailable("the sandbox's zygote has exited");
+  std::string payload;
+  UniqueFd unexpected;
+  if (!ReceiveFrame(channel_.get(), payload, unexpected)) return Unavailable("the sandbox's zygote exited");
+  const nlohmann::json reply = nlohmann::json::parse(payload, nullptr, false);
+  if (reply.is_object() && reply.contains(answer) && reply[answer].is_number_integer()) return reply[answer].get<int64_t>();
+  if (reply.is_object() && reply.contains("error") && reply["error"].is_string()) return Unavailable(reply["error"].get<std::string>());
+  return Internal("unexpected answer from the sandbox's zygote: " + payload);
+}
+
+}  // namespace tollgate::sandbox
