@@ -17,6 +17,7 @@
 #include <tbb/global_control.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -177,7 +178,16 @@ void InstallSeccomp() {
   seccomp_release(filter);
 }
 
-std::string RunJob(const Scanner& scanner, int upload, const std::string& header_text) {
+// The slot shared with the pool, mapped before the seccomp filter forbids memfd_create.
+LayerSlot* MapLayerSlot(UniqueFd& fd) {
+  fd = UniqueFd(memfd_create("tollgate-layer", MFD_CLOEXEC));
+  if (fd.get() < 0 || ftruncate(fd.get(), sizeof(LayerSlot)) != 0) Fail("memfd for the layer slot");
+  void* slot = mmap(nullptr, sizeof(LayerSlot), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (slot == MAP_FAILED) Fail("mmap the layer slot");
+  return static_cast<LayerSlot*>(slot);
+}
+
+std::string RunJob(const Scanner& scanner, int upload, const std::string& header_text, LayerSlot& slot) {
   const nlohmann::json header = nlohmann::json::parse(header_text);
   const std::string name = header.at("name").get<std::string>();
   const std::chrono::steady_clock::time_point deadline{
@@ -187,7 +197,14 @@ std::string RunJob(const Scanner& scanner, int upload, const std::string& header
   const size_t size = static_cast<size_t>(info.st_size);
   const void* mapped = size == 0 ? nullptr : mmap(nullptr, size, PROT_READ, MAP_SHARED, upload, 0);
   if (mapped == MAP_FAILED) Fail("mmap the upload");
-  const ScanReport report = scanner.Scan(name, {static_cast<const uint8_t*>(mapped), size}, deadline);
+  slot.length = 0;
+  const LayerObserver entering = [&slot](const ObjectPath& layer) {
+    const std::string path = layer.ToString();
+    const size_t length = std::min(path.size(), sizeof slot.path);
+    std::memcpy(slot.path, path.data(), length);
+    slot.length = static_cast<uint32_t>(length);
+  };
+  const ScanReport report = scanner.Scan(name, {static_cast<const uint8_t*>(mapped), size}, deadline, entering);
   if (mapped != nullptr) munmap(const_cast<void*>(mapped), size);
   return ReportToJson(report, report.name).dump();
 }
@@ -220,12 +237,15 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   SetLimits(limits);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS");
   RestrictFiles();
+  UniqueFd slot_fd;
+  LayerSlot* slot = MapLayerSlot(slot_fd);
   InstallSeccomp();
-  if (send(kJobSocketFd, &kReadyByte, 1, MSG_NOSIGNAL) != 1) _exit(0);
+  if (!SendFrame(kJobSocketFd, kReadyMessage, slot_fd.get())) _exit(0);
+  slot_fd.Reset();
 
   std::string header;
   for (UniqueFd upload; ReceiveFrame(kJobSocketFd, header, upload) && upload.get() >= 0;) {
-    const std::string reply = RunJob(scanner, upload.get(), header);
+    const std::string reply = RunJob(scanner, upload.get(), header, *slot);
     upload.Reset();
     if (!SendFrame(kJobSocketFd, reply)) break;
   }

@@ -14,8 +14,17 @@ namespace tollgate::sandbox {
 inline constexpr int kExitSetupFailed = 70;
 inline constexpr int kExitOutOfMemory = 71;
 
-// What a worker sends once it is confined, before it reads its first job.
-inline constexpr char kReadyByte = 'R';
+// What a worker sends once it is confined, before it reads its first job: this frame, with the
+// memfd of its LayerSlot.
+inline constexpr char kReadyMessage[] = "ready";
+
+// Where a worker writes the path of the layer it is parsing (ObjectPath::ToString, cut to fit), in a
+// memfd page it shares with the pool: a worker that dies leaves the answer behind. Read only once the
+// worker is dead, so no locking.
+struct LayerSlot {
+  uint32_t length;
+  char path[4092];
+};
 
 // The fd the job socket gets in the worker.
 inline constexpr int kJobSocketFd = 3;

@@ -61,8 +61,9 @@ StatusOr<UniqueFd> SealedCopy(std::span<const uint8_t> bytes) {
   return fd;
 }
 
-// Waits for a new worker's ready byte; returns what went wrong, or "" once it came.
-std::string AwaitReadyByte(int socket) {
+// Waits for a new worker's ready message and maps the layer slot that comes with it; returns what
+// went wrong, or "" once it came.
+std::string AwaitReadyMessage(int socket, const LayerSlot*& slot) {
   const Clock::time_point until = Clock::now() + kStartTimeout;
   for (;;) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
@@ -71,14 +72,16 @@ std::string AwaitReadyByte(int socket) {
     const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
     if (polled < 0 && errno == EINTR) continue;
     if (polled < 0) return std::string("poll: ") + std::strerror(errno);
-    if (polled == 0) continue;
-    char byte = 0;
-    const ssize_t n = ::read(socket, &byte, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::string("read: ") + std::strerror(errno);
-    if (n == 0) return "it exited";
-    return byte == kReadyByte ? "" : "unexpected message";
+    if (polled > 0) break;
   }
+  std::string message;
+  UniqueFd slot_fd;
+  if (!ReceiveFrame(socket, message, slot_fd)) return "it exited";
+  if (message != kReadyMessage || slot_fd.get() < 0) return "unexpected message";
+  void* mapped = ::mmap(nullptr, sizeof(LayerSlot), PROT_READ, MAP_SHARED, slot_fd.get(), 0);
+  if (mapped == MAP_FAILED) return std::string("mmap its layer slot: ") + std::strerror(errno);
+  slot = static_cast<const LayerSlot*>(mapped);
+  return "";
 }
 
 std::string SignalName(int signal) {
@@ -96,6 +99,7 @@ struct WorkerPool::Worker {
   pid_t pid = -1;
   bool reaped = false;
   UniqueFd socket;
+  const LayerSlot* layer = nullptr;  // mapped once the worker is ready
   unsigned jobs = 0;
 
   Worker() = default;
@@ -107,6 +111,12 @@ struct WorkerPool::Worker {
       ::kill(pid, SIGKILL);
       Wait();
     }
+    if (layer != nullptr) ::munmap(const_cast<LayerSlot*>(layer), sizeof(LayerSlot));
+  }
+  // The layer it was parsing last; read once it is dead. Empty before its first layer.
+  std::string LastLayer() const {
+    if (layer == nullptr || layer->length > sizeof layer->path) return "";
+    return std::string(layer->path, layer->length);
   }
   // Reaps the process (it is dead or dying) and returns its wait status.
   int Wait() {
@@ -165,7 +175,7 @@ StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Launch() const {
 
 // The worker says it is confined before it is given any job; one that cannot confine itself exits.
 Status WorkerPool::AwaitReady(Worker& worker) const {
-  if (const std::string failure = AwaitReadyByte(worker.socket.get()); !failure.empty()) {
+  if (const std::string failure = AwaitReadyMessage(worker.socket.get(), worker.layer); !failure.empty()) {
     ::kill(worker.pid, SIGKILL);
     const int status = worker.Wait();
     return Unavailable(fmt::format("a sandboxed worker did not start ({}, wait status {:#x}); see its message "
@@ -246,8 +256,11 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
                                       Clock::time_point deadline) const {
   const Clock::time_point scan_deadline = std::min(deadline, Clock::now() + scanner_->limits().max_scan_time);
   const Clock::time_point kill_at = scan_deadline + options_.kill_grace;
+  std::string failed_layer;  // the layer a failed worker was parsing, when known
   auto unscanned = [&](std::string_view reason, std::string detail) {
-    return scanner_->Unscanned(name, bytes, IncompleteFinding("tollgate", reason, ObjectPath(), std::move(detail)));
+    Finding why = IncompleteFinding("tollgate", reason, ObjectPath(), std::move(detail));
+    if (!failed_layer.empty()) why.object = failed_layer;
+    return scanner_->Unscanned(name, bytes, std::move(why));
   };
   auto upload = SealedCopy(bytes);
   if (!upload.ok()) return upload.status();
@@ -320,6 +333,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   const bool garbled = complete && killed == Cause::kNone;
   ::kill(worker->pid, SIGKILL);
   const int status = worker->Wait();
+  failed_layer = worker->LastLayer();
   Release(std::move(worker), false);
   if (garbled) return unscanned("parser_crash", "the parser's worker sent no valid report");
   if (killed == Cause::kTimeout) return unscanned("timeout", "the parser did not finish before the deadline; its worker was killed");

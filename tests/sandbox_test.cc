@@ -38,11 +38,22 @@ std::string SeccompMode(pid_t pid) {
   return "";
 }
 
-std::string IncompleteReason(const ScanReport& report) {
+const Finding* IncompleteFinding(const ScanReport& report) {
   for (const Finding& finding : report.findings) {
-    if (finding.kind == FindingKind::kIncomplete) return finding.reason;
+    if (finding.kind == FindingKind::kIncomplete) return &finding;
   }
-  return "";
+  return nullptr;
+}
+
+std::string IncompleteReason(const ScanReport& report) {
+  const Finding* finding = IncompleteFinding(report);
+  return finding != nullptr ? finding->reason : "";
+}
+
+// The layer the incomplete finding names.
+std::string IncompleteObject(const ScanReport& report) {
+  const Finding* finding = IncompleteFinding(report);
+  return finding != nullptr ? finding->object : "";
 }
 
 ScannerOptions FastOptions() {
@@ -123,6 +134,7 @@ TEST_P(FaultTest, EndsIncompleteAndTheWorkerIsReplaced) {
   EXPECT_EQ(report.verdict, Verdict::kIncomplete);
   EXPECT_EQ(report.action, Action::kBlock);
   EXPECT_EQ(IncompleteReason(report), fault.reason);
+  EXPECT_EQ(IncompleteObject(report), "fault.txt");
   for (const Finding& finding : report.findings) EXPECT_NE(finding.rule, "Tollgate.TestFault.Escaped") << finding.detail;
   EXPECT_EQ(report.name, "fault.txt");
   EXPECT_FALSE(report.sha256.empty());
@@ -142,6 +154,23 @@ INSTANTIATE_TEST_SUITE_P(Faults, FaultTest,
                                            // Landlock refuses the open: the unpacker's error is a parse_error.
                                            FaultCase{"open", "parse_error"}),
                          [](const auto& info) { return info.param.fault; });
+
+// The worker records each layer as it enters it: a crash deep in an archive names the member.
+TEST_F(WorkerPoolTest, NamesTheLayerAParserCrashedIn) {
+  TempDir dir;
+  const std::filesystem::path archive = dir.path() / "upload.zip";
+  const CommandResult made = RunCommand(
+      "/usr/bin/python3 -c \"import sys, zipfile\n"
+      "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n"
+      "    z.writestr('docs/notes.txt', 'just a note\\n')\n"
+      "    z.writestr('docs/fault.txt', 'TOLLGATE-FAULT:crash\\n')\" " + archive.string());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const ScanReport report = Scan("upload.zip", ReadFile(archive));
+  EXPECT_EQ(report.verdict, Verdict::kIncomplete);
+  EXPECT_EQ(IncompleteReason(report), "parser_crash");
+  EXPECT_EQ(IncompleteObject(report), "upload.zip>docs/fault.txt");
+  ExpectSameAsInProcess("notes.txt", "just a note\n");
+}
 
 TEST(WorkerPoolRecycling, ReplacesAWorkerAfterItsJobs) {
   WorkerPoolOptions options;

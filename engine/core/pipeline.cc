@@ -75,7 +75,12 @@ struct Pipeline::Upload {
   CollectingSink findings;
   std::vector<std::unique_ptr<UploadState>> detector_states;  // one per detector, in RuleSet order
   std::atomic<bool> timeout_reported{false};
+  const LayerObserver* entering = nullptr;
   tbb::task_group tasks;
+
+  void Enter(const ObjectPath& layer) const {
+    if (entering != nullptr) (*entering)(layer);
+  }
 };
 
 const Unpacker* Pipeline::FindUnpacker(const FileType& type) const {
@@ -97,6 +102,7 @@ void Pipeline::RunDetectors(Upload& upload, const ScanObject& object, const Dete
           typed.type = typer_.Identify(layer.bytes);
           typed.depth = std::max(layer.depth, object.depth + 1);
           upload.budget.layers.fetch_add(1);
+          upload.Enter(typed.path);
           RunDetectors(upload, typed, detector);
         },
         upload.detector_states[i].get());
@@ -119,6 +125,7 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
   if (ReportIfExpired(upload, object.path)) return;
   const Unpacker* unpacker = FindUnpacker(object.type);
   if (unpacker != nullptr) object.unpacked_by = unpacker->Name();
+  upload.Enter(object.path);
   RunDetectors(upload, object, nullptr);
   if (unpacker == nullptr) return;
   if (object.depth + 1 > limits_.max_depth) {
@@ -139,6 +146,7 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
                           });
                         },
                         passwords_);
+  upload.Enter(object.path);  // again: a detector may have scanned layers of its own meanwhile
   Status status = unpacker->Unpack(object, sink);
   // An unpacker stops quietly at the deadline; what it left unread must not pass as clean.
   ReportIfExpired(upload, object.path);
@@ -150,10 +158,11 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
 }
 
 ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy,
-                         Clock::time_point deadline) const {
+                         Clock::time_point deadline, const LayerObserver* entering) const {
   const auto started = Clock::now();
   Upload upload;
   upload.deadline = std::min(deadline, started + limits_.max_scan_time);
+  upload.entering = entering;
 
   ScanReport report;
   report.name = std::string(root_name);

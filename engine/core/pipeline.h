@@ -29,9 +29,10 @@ class Pipeline {
       : rules_(rules), unpackers_(unpackers), typer_(typer), limits_(limits), passwords_(passwords) {}
 
   // Thread-safe. `root_name` is the name the root layer gets in object paths. The scan stops at the
-  // earlier of `deadline` and the max_scan_time limit.
+  // earlier of `deadline` and the max_scan_time limit. `entering` (may be null) hears of each layer
+  // as its detectors or its unpacker start.
   ScanReport Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy,
-                 std::chrono::steady_clock::time_point deadline) const;
+                 std::chrono::steady_clock::time_point deadline, const LayerObserver* entering) const;
 
  private:
   struct Upload;

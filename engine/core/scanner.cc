@@ -92,7 +92,12 @@ ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes) 
 
 ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes,
                          std::chrono::steady_clock::time_point deadline) const {
-  return impl_->pipeline->Run(BaseName(name), bytes, *impl_->policy, deadline);
+  return impl_->pipeline->Run(BaseName(name), bytes, *impl_->policy, deadline, nullptr);
+}
+
+ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes,
+                         std::chrono::steady_clock::time_point deadline, const LayerObserver& entering) const {
+  return impl_->pipeline->Run(BaseName(name), bytes, *impl_->policy, deadline, &entering);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,6 +59,8 @@ struct ScanReport {
   std::chrono::microseconds duration{0};
 };
 
+using LayerObserver = std::function<void(const ObjectPath& layer)>;
+
 class Scanner {
  public:
   static StatusOr<std::unique_ptr<Scanner>> Create(const ScannerOptions& options);
@@ -70,6 +73,10 @@ class Scanner {
   // whatever is left unscanned then makes the verdict `incomplete` with reason "timeout".
   ScanReport Scan(std::string_view name, std::span<const uint8_t> bytes,
                   std::chrono::steady_clock::time_point deadline) const;
+  // As above; `entering` is called on the scanning thread as each layer's detectors or unpacker
+  // start on it (the sandbox's workers keep the last for the report of a parser that crashes).
+  ScanReport Scan(std::string_view name, std::span<const uint8_t> bytes, std::chrono::steady_clock::time_point deadline,
+                  const LayerObserver& entering) const;
   StatusOr<ScanReport> ScanFile(const std::string& path) const;
   // The report of an upload that could not be scanned at all (e.g. its sandboxed worker crashed):
   // name, size, SHA-256 and rules version as Scan() would give them, `why` as the only finding, and
