@@ -188,7 +188,10 @@ def main():
     output = results / f"sandbox-overhead-{started:%Y%m%d-%H%M%S}.json"
     output.write_text(json.dumps({
         "date": started.isoformat(timespec="seconds"), "tollgate": tollgate,
-        "tollgate_source_commit": git_head(pathlib.Path(tollgate).parent), "harness_commit": git_head(ROOT),
+        # The checkout around the binary may have moved on since it was linked: its mtime tells.
+        "tollgate_checkout_head": git_head(pathlib.Path(tollgate).parent), "harness_commit": git_head(ROOT),
+        "tollgate_mtime": datetime.datetime.fromtimestamp(os.path.getmtime(tollgate), datetime.timezone.utc)
+        .isoformat(timespec="seconds"),
         "machine": {"cpu": cpu, "cores": os.cpu_count(), "load_average_at_end": os.getloadavg()},
         "corpus": str(args.corpus.resolve()), "files": len(files), "repeat": args.repeat, "workers": args.workers,
         "seconds_per_mode": args.seconds, "rules": args.rules, "summary": summary, "per_file_ms": per_file,
