@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+from harness.serve import Server
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -37,44 +39,6 @@ def run(*args, timeout=600):
     if result.returncode != 0:
         sys.exit(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return result.stdout
-
-
-class Server:
-    """`tollgate serve` with its JSON log read on a thread."""
-
-    def __init__(self, tollgate, store, mode):
-        self.events = []
-        self.changed = threading.Condition()
-        self.process = subprocess.Popen(
-            [tollgate, "serve", "--listen", "127.0.0.1:0", "--rules-store", store, "--reload-mode", mode],
-            stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stderr:
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            with self.changed:
-                self.events.append(event)
-                self.changed.notify_all()
-
-    def wait_for(self, name, timeout=600):
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for event in self.events:
-                    if event.get("event") == name:
-                        return event
-                left = deadline - time.monotonic()
-                if left <= 0 or self.process.poll() is not None:
-                    sys.exit(f"the server logged no {name!r}: {self.events}")
-                self.changed.wait(left)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=60)
 
 
 def scan_version(tollgate, port, sample):
@@ -114,7 +78,7 @@ def main():
         run(*update, work / "bundle-1")
         print(f"update to version 1 (verify, compile, self-test, publish): {time.monotonic() - started:.1f} s")
 
-        server = Server(tollgate, str(store), args.reload_mode)
+        server = Server(tollgate, "--rules-store", store, "--reload-mode", args.reload_mode)
         try:
             port = server.wait_for("listening")["port"]
             serving = server.wait_for("serving")
