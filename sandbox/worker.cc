@@ -22,8 +22,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -198,9 +200,11 @@ std::string RunJob(const Scanner& scanner, int upload, const std::string& header
   const void* mapped = size == 0 ? nullptr : mmap(nullptr, size, PROT_READ, MAP_SHARED, upload, 0);
   if (mapped == MAP_FAILED) Fail("mmap the upload");
   slot.length = 0;
-  const LayerObserver entering = [&slot](const ObjectPath& layer) {
+  std::mutex writing;  // layers run on several threads: the slot holds whichever started last, whole
+  const LayerObserver entering = [&slot, &writing](const ObjectPath& layer) {
     const std::string path = layer.ToString();
     const size_t length = std::min(path.size(), sizeof slot.path);
+    std::lock_guard lock(writing);
     std::memcpy(slot.path, path.data(), length);
     slot.length = static_cast<uint32_t>(length);
   };
@@ -226,8 +230,9 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0) Fail("open /dev/null");
   if (close_range(kJobSocketFd + 1, ~0u, 0) != 0) Fail("close_range");
-  // One scan at a time per worker: the pool's size is the parallelism, and no thread is needed.
-  tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
+  // A scan's layers run in parallel, as in process: a worker has as many threads as the machine has
+  // cores (started by TBB when first needed, after confinement; seccomp allows threads).
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, std::thread::hardware_concurrency());
   // A first scan loads what engines set up lazily (libmagic's database file, per-thread scratch)
   // while files may still be opened.
   static constexpr uint8_t kWarmUp[] = "tollgate worker warm-up\n";

@@ -10,9 +10,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
-#include <fmt/format.h>
+#include <tbb/global_control.h>
 #include <nlohmann/json.hpp>
 
 namespace tollgate::sandbox {
@@ -77,6 +78,9 @@ void Reply(int channel, const nlohmann::json& answer) {
   Become("tollgate-zygote", fork_server);
   signal(SIGCHLD, SIG_DFL);  // the fork server ignores it; the zygote reaps its workers
   const nlohmann::json parsed = nlohmann::json::parse(request, nullptr, false);
+  // No TBB thread may exist when a worker is forked: the child would believe in threads it does not
+  // have. So the zygote builds its Scanner on this thread alone; each worker lifts the limit.
+  std::optional<tbb::global_control> serial(std::in_place, tbb::global_control::max_allowed_parallelism, 1);
   std::unique_ptr<Scanner> scanner;
   WorkerLimits limits{};
   try {
@@ -106,7 +110,10 @@ void Reply(int channel, const nlohmann::json& answer) {
                                 : nlohmann::json{{"status", status}});
     } else if (fd.get() >= 0) {
       const pid_t pid = fork();
-      if (pid == 0) WorkerMain(*scanner, fd.get(), self, limits);
+      if (pid == 0) {
+        serial.reset();
+        WorkerMain(*scanner, fd.get(), self, limits);
+      }
       Reply(channel, pid < 0 ? nlohmann::json{{"error", std::string("fork: ") + std::strerror(errno)}}
                              : nlohmann::json{{"pid", pid}});
     } else {

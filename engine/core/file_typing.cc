@@ -6,9 +6,13 @@
 
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace tollgate {
 namespace {
@@ -22,18 +26,34 @@ using MagicHandle = std::unique_ptr<magic_set, MagicCloser>;
 // and it bounds the cost of its text heuristics on large layers.
 constexpr size_t kMagicBytesMax = 1 << 20;
 
-MagicHandle OpenMagic(int flags) {
+// The compiled database libmagic would load by default (the first "X.mgc" of its search path), read
+// once: every thread's handles load from this copy, so typing never opens a file after start-up (a
+// sandboxed worker may not) and the database is in memory once.
+std::vector<char> ReadMagicDatabase() {
+  const std::string path_list = magic_getpath(nullptr, 0);
+  for (size_t start = 0; start <= path_list.size();) {
+    const size_t end = std::min(path_list.find(':', start), path_list.size());
+    std::ifstream file(path_list.substr(start, end - start) + ".mgc", std::ios::binary);
+    if (file) return std::vector<char>(std::istreambuf_iterator<char>(file), {});
+    start = end + 1;
+  }
+  return {};
+}
+
+MagicHandle OpenMagic(int flags, std::vector<char>& database) {
   MagicHandle handle(magic_open(flags | MAGIC_ERROR));
-  if (!handle) return nullptr;
+  if (!handle || database.empty()) return nullptr;
   size_t bytes_max = kMagicBytesMax;
   magic_setparam(handle.get(), MAGIC_PARAM_BYTES_MAX, &bytes_max);
-  if (magic_load(handle.get(), nullptr) != 0) return nullptr;
+  void* buffers[] = {database.data()};
+  size_t sizes[] = {database.size()};
+  if (magic_load_buffers(handle.get(), buffers, sizes, 1) != 0) return nullptr;
   return handle;
 }
 
 struct ThreadMagic {
-  MagicHandle mime = OpenMagic(MAGIC_MIME_TYPE);
-  MagicHandle description = OpenMagic(MAGIC_NONE);
+  MagicHandle mime;
+  MagicHandle description;
 };
 
 std::string Describe(magic_set* handle, std::span<const uint8_t> bytes) {
@@ -91,7 +111,9 @@ std::optional<FileType> OoxmlByContent(std::span<const uint8_t> bytes) {
 }  // namespace
 
 struct FileTyper::Impl {
-  tbb::enumerable_thread_specific<ThreadMagic> magic;
+  std::vector<char> database = ReadMagicDatabase();  // the handles point into it: declared first
+  tbb::enumerable_thread_specific<ThreadMagic> magic{
+      [this] { return ThreadMagic{OpenMagic(MAGIC_MIME_TYPE, database), OpenMagic(MAGIC_NONE, database)}; }};
 };
 
 FileTyper::FileTyper(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
