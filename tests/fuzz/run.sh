@@ -15,7 +15,13 @@ all_targets=(pdf ooxml ole2 zip pipeline)
 
 usage() { echo "usage: $0 TARGET|all SECONDS   (TARGET: ${all_targets[*]})" >&2; exit 2; }
 [[ $# -eq 2 && $2 =~ ^[0-9]+$ ]] || usage
-if [[ $1 == all ]]; then targets=("${all_targets[@]}"); else targets=("$1"); fi
+if [[ $1 == all ]]; then
+  targets=("${all_targets[@]}")
+elif [[ " ${all_targets[*]} " == *" $1 "* ]]; then
+  targets=("$1")
+else
+  usage
+fi
 
 # Seeds by extension: the generator names every sample after its true format.
 seed_patterns() {
