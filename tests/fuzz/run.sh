@@ -3,9 +3,13 @@
 #
 # Needs the fuzz build (see README.md): BUILD (default: build-fuzz at the repository root) holds the
 # targets in fuzz/ and the generated sample corpus in corpus/, whose files of the target's format
-# are the seeds. What the fuzzer learns stays in BUILD/fuzz-work/TARGET, so runs add up to a
-# campaign. Crashing inputs go to tests/fuzz/crashes/TARGET/ (not committed: they may derive from
-# corpus samples that carry EICAR). Prints execs/s and coverage (cov, ft) from libFuzzer's last stats.
+# are the seeds, with the kept crash inputs of tests/fuzz/regressions/TARGET/. Each seed is first
+# replayed whole, once; a target whose replay fails is not fuzzed. SECONDS 0 only replays.
+# What the fuzzer learns stays in BUILD/fuzz-work/TARGET, so runs add up to a campaign; FRESH=1
+# starts from the seeds alone instead (the test suite's runs). Crashing inputs go to
+# tests/fuzz/crashes/TARGET/ (not committed: they may derive from corpus samples that carry EICAR).
+# Prints execs/s and coverage (cov, ft) from libFuzzer's last stats; exits 1 if a replay or a run
+# failed, with the sanitizer's or libFuzzer's report.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,6 +78,25 @@ dictionary() {
   esac
 }
 
+# What a failed libFuzzer run left in its log: the input a replay was running, then the report
+# from its first line to where libFuzzer wrote the input.
+print_failure() {
+  local target=$1 log=$2 rc=$3
+  echo "$target: libFuzzer exited $rc; log $log, inputs in $crashes/:" >&2
+  awk '/^Running: / { running = $0 }
+       /ERROR|runtime error|ALARM:/ && !report { report = 1; if (running) print running }
+       report' "$log" | head -n 200 >&2
+}
+
+# Runs the target's fuzzer with its sanitizer options and the flags every run shares; the caller's
+# ASAN/LSAN/UBSAN_OPTIONS take precedence.
+fuzzer() {
+  ASAN_OPTIONS=${ASAN_OPTIONS:-$(asan_options "$target")} \
+    LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+    nice -n 10 "$binary" -timeout=90 -rss_limit_mb="$(rss_limit_mb "$target")" \
+    -artifact_prefix="$crashes/" "$@"
+}
+
 status=0
 for target in "${targets[@]}"; do
   binary=$build/fuzz/${target}_fuzzer
@@ -82,20 +105,39 @@ for target in "${targets[@]}"; do
   seeds=$work/seeds
   crashes=$here/crashes/$target
   rm -rf "$seeds"
-  mkdir -p "$work/corpus" "$seeds" "$crashes"
+  [[ ${FRESH:-0} == 1 ]] && rm -rf "$work/corpus"
+  mkdir -p "$work/corpus" "$seeds/regressions" "$crashes"
   read -r -a patterns <<< "$(seed_patterns "$target")"
   for pattern in "${patterns[@]}"; do
     find "$build/corpus" -type f -name "$pattern" -exec cp -t "$seeds" {} +
   done
-  log=$work/last-run.log
-  echo "== $target: ${2}s, $(ls "$seeds" | wc -l) seeds, $(ls "$work/corpus" | wc -l) inputs kept from earlier runs"
-  # The scan deadline is 60 s: an input still running at 90 s ignored it and is reported as a hang.
+  # A subdirectory: a regression input cannot replace a corpus sample of the same name.
+  find "$here/regressions/$target" -type f ! -name '.*' -exec cp -t "$seeds/regressions" {} +
+  mapfile -t inputs < <(find "$seeds" -type f)
+  # Without an input, libFuzzer would fuzz without a time limit instead of replaying.
+  ((${#inputs[@]})) || { echo "no seeds in $build/corpus: build the fuzzers target (README.md)" >&2; exit 2; }
+  echo "== $target: ${2}s, ${#inputs[@]} seeds ($(ls "$seeds/regressions" | wc -l) regressions)," \
+    "$(ls "$work/corpus" | wc -l) inputs kept from earlier runs"
+
+  # Whole inputs, unlike the fuzzing run's start, which cuts them to -max_len. The scan deadline is
+  # 60 s: an input still running at 90 s ignored it and is reported as a hang.
+  log=$work/replay.log
   set +e
-  ASAN_OPTIONS=${ASAN_OPTIONS:-$(asan_options "$target")} \
-    LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
-    nice -n 10 "$binary" "$work/corpus" "$seeds" \
-    -max_total_time="$2" -max_len="$(max_len "$target")" -timeout=90 -rss_limit_mb="$(rss_limit_mb "$target")" \
-    -artifact_prefix="$crashes/" -print_final_stats=1 $(dictionary "$target") > "$log" 2>&1
+  fuzzer "${inputs[@]}" > "$log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc -ne 0 ]]; then
+    status=1
+    echo "$target: replay failed, not fuzzed" >&2
+    print_failure "$target" "$log" "$rc"
+    continue
+  fi
+  [[ $2 -eq 0 ]] && continue  # libFuzzer reads -max_total_time=0 as no limit
+
+  log=$work/last-run.log
+  set +e
+  fuzzer "$work/corpus" "$seeds" -max_total_time="$2" -max_len="$(max_len "$target")" -print_final_stats=1 \
+    "$(dictionary "$target")" > "$log" 2>&1
   rc=$?
   set -e
   stats=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
@@ -107,8 +149,7 @@ for target in "${targets[@]}"; do
   echo "$target: ${execs:-?} execs, ${per_sec:-?} execs/s, cov ${cov:-?}, ft ${ft:-?}, peak RSS ${rss:-?} MB"
   if [[ $rc -ne 0 ]]; then
     status=1
-    echo "$target: libFuzzer exited $rc; see $log and $crashes/:" >&2
-    grep -E '^==[0-9]+==ERROR|SUMMARY|^artifact_prefix|Test unit written' "$log" >&2 || true
+    print_failure "$target" "$log" "$rc"
   fi
 done
 exit $status
