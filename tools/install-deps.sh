@@ -11,6 +11,9 @@ packages=(
   libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libtomlplusplus-dev python3
   clamav clamav-daemon clamdscan yara clamav-testfiles
   libgsf-1-dev libxml2-dev zlib1g-dev
+  # The fuzz targets (tests/fuzz): clang, the runtimes of libFuzzer and clang's sanitizers (which
+  # clang-14 only recommends) and llvm-symbolizer-14, which they look for to name stack frames.
+  clang libclang-rt-14-dev llvm-14
   libcpp-httplib-dev python3-grpcio python3-protobuf python3-cryptography python3-matplotlib openssl
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libtasn1-doc shared-mime-info
 )

@@ -40,7 +40,10 @@ class CollectingSink final : public FindingSink {
     for (Finding& finding : findings_) {
       if (++per_rule[{finding.engine, finding.rule}] <= kMaxPerRule) kept.push_back(std::move(finding));
     }
-    for (const auto& [rule, count] : per_rule) {
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    for (const auto& entry : per_rule) {
+      const auto& rule = entry.first;
+      const size_t count = entry.second;
       if (count <= kMaxPerRule) continue;
       auto first = std::find_if(kept.begin(), kept.end(),
                                 [&](const Finding& f) { return f.engine == rule.first && f.rule == rule.second; });
