@@ -33,11 +33,6 @@ bool SendAll(int fd, const char* bytes, size_t size) {
 
 }  // namespace
 
-void UniqueFd::Reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 bool SendFrame(int socket, std::string_view payload, int fd) {
   if (payload.size() > kMaxFrameBytes) return false;
   uint32_t length = static_cast<uint32_t>(payload.size());
@@ -64,7 +59,7 @@ bool SendFrame(int socket, std::string_view payload, int fd) {
 }
 
 bool ReceiveFrame(int socket, std::string& payload, UniqueFd& fd) {
-  fd.Reset();
+  fd.reset();
   uint32_t length = 0;
   iovec io{&length, sizeof length};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];

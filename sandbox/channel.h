@@ -6,32 +6,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
+
+#include "tollgate/unique_fd.h"
 
 namespace tollgate::sandbox {
 
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
-
-// Owns a file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~UniqueFd() { Reset(); }
-  int get() const { return fd_; }
-  void Reset();
-
- private:
-  int fd_ = -1;
-};
 
 // Sends `payload` as one frame, with `fd` attached unless it is -1. False if the peer is gone.
 bool SendFrame(int socket, std::string_view payload, int fd = -1);

@@ -246,12 +246,12 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   LayerSlot* slot = MapLayerSlot(slot_fd);
   InstallSeccomp();
   if (!SendFrame(kJobSocketFd, kReadyMessage, slot_fd.get())) _exit(0);
-  slot_fd.Reset();
+  slot_fd.reset();
 
   std::string header;
   for (UniqueFd upload; ReceiveFrame(kJobSocketFd, header, upload) && upload.get() >= 0;) {
     const std::string reply = RunJob(scanner, upload.get(), header, *slot);
-    upload.Reset();
+    upload.reset();
     if (!SendFrame(kJobSocketFd, reply)) break;
   }
   // _exit: no atexit handlers (LeakSanitizer's would clone a tracer, which seccomp refuses).

@@ -276,7 +276,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   const std::string header =
       nlohmann::json{{"name", name}, {"deadline", scan_deadline.time_since_epoch().count()}}.dump();
   const bool sent = SendFrame(worker->socket.get(), header, upload->get());
-  upload->Reset();
+  upload->reset();
 
   // The reply, read while watching the clock and the worker's memory.
   const uint64_t memory_base = ResidentBytes(worker->pid);

@@ -183,7 +183,7 @@ StatusOr<std::unique_ptr<Zygote>> Zygote::Start(const ScannerOptions& options, c
       return Unavailable("the sandbox's fork server has exited; restart Tollgate");
     }
   }
-  theirs.Reset();
+  theirs.reset();
   std::unique_ptr<Zygote> zygote(new Zygote(std::move(ours)));
   auto pid = zygote->Ask("", -1, "pid");
   if (!pid.ok()) return Unavailable("the sandbox could not build the rules for its workers: " + pid.status().message());
