@@ -68,7 +68,8 @@ uint64_t VirtualSize() {
 }
 #endif
 
-void SetLimits(const WorkerLimits& limits) {
+// `threads`: how many threads the worker may run; those not started yet reserve address space later.
+void SetLimits(const WorkerLimits& limits, [[maybe_unused]] unsigned threads) {
   SetLimit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
   // The job socket, stdio, one upload and the few temp files libclamav extracts into.
   SetLimit(RLIMIT_NOFILE, 32, 32, "RLIMIT_NOFILE");
@@ -77,7 +78,10 @@ void SetLimits(const WorkerLimits& limits) {
   // A backstop for a parent that no longer watches: the deadline kill bounds each scan.
   SetLimit(RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1, "RLIMIT_CPU");
 #ifndef TOLLGATE_ASAN
-  const rlim_t address_space = VirtualSize() + limits.memory_limit_bytes;
+  // A thread reserves its stack (8 MiB at most) and a glibc malloc arena (64 MiB) as it starts: address
+  // space, not memory a scan uses, so the limit allows for it. The pool's RSS watch bounds real use.
+  constexpr uint64_t kThreadAddressSpace = 72ull << 20;
+  const rlim_t address_space = VirtualSize() + limits.memory_limit_bytes + (threads - 1) * kThreadAddressSpace;
   SetLimit(RLIMIT_AS, address_space, address_space, "RLIMIT_AS");
 #endif
 }
@@ -232,14 +236,15 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   if (close_range(kJobSocketFd + 1, ~0u, 0) != 0) Fail("close_range");
   // A scan's layers run in parallel, as in process: a worker has as many threads as the machine has
   // cores (started by TBB when first needed, after confinement; seccomp allows threads).
-  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, std::thread::hardware_concurrency());
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, threads);
   // A first scan loads what engines set up lazily (libmagic's database file, per-thread scratch)
   // while files may still be opened.
   static constexpr uint8_t kWarmUp[] = "tollgate worker warm-up\n";
   (void)scanner.Scan("warm-up.txt", {kWarmUp, sizeof kWarmUp - 1});
   // A failed allocation ends the worker with a status the parent reports as memory_limit.
   std::set_new_handler([] { _exit(kExitOutOfMemory); });
-  SetLimits(limits);
+  SetLimits(limits, threads);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS");
   RestrictFiles();
   UniqueFd slot_fd;
