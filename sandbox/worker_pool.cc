@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,22 +62,21 @@ StatusOr<UniqueFd> SealedCopy(std::span<const uint8_t> bytes) {
   return fd;
 }
 
+// ReceiveFrame, but giving up at `until`: a worker that starts a frame and stalls holds no one.
+bool ReceiveFrameBy(int socket, Clock::time_point until, std::string& payload, UniqueFd& fd) {
+  const auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - Clock::now());
+  if (left.count() <= 0) return false;
+  const timeval timeout{static_cast<time_t>(left.count() / 1'000'000), static_cast<suseconds_t>(left.count() % 1'000'000)};
+  if (::setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0) return false;
+  return ReceiveFrame(socket, payload, fd);
+}
+
 // Waits for a new worker's ready message and maps the layer slot that comes with it; returns what
 // went wrong, or "" once it came.
 std::string AwaitReadyMessage(int socket, const LayerSlot*& slot) {
-  const Clock::time_point until = Clock::now() + kStartTimeout;
-  for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
-    if (left.count() <= 0) return "no ready message in time";
-    pollfd ready{socket, POLLIN, 0};
-    const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
-    if (polled < 0 && errno == EINTR) continue;
-    if (polled < 0) return std::string("poll: ") + std::strerror(errno);
-    if (polled > 0) break;
-  }
   std::string message;
   UniqueFd slot_fd;
-  if (!ReceiveFrame(socket, message, slot_fd)) return "it exited";
+  if (!ReceiveFrameBy(socket, Clock::now() + kStartTimeout, message, slot_fd)) return "it exited, or was not ready in time";
   if (message != kReadyMessage || slot_fd.get() < 0) return "unexpected message";
   void* mapped = ::mmap(nullptr, sizeof(LayerSlot), PROT_READ, MAP_SHARED, slot_fd.get(), 0);
   if (mapped == MAP_FAILED) return std::string("mmap its layer slot: ") + std::strerror(errno);
@@ -278,14 +278,12 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   const bool sent = SendFrame(worker->socket.get(), header, upload->get());
   upload->reset();
 
-  // The reply, read while watching the clock and the worker's memory.
+  // The reply. The worker answers in one go once its scan is done: until the socket is readable,
+  // watch the clock and the worker's memory; then read the frame, no later than the kill time.
   const uint64_t memory_base = ResidentBytes(worker->pid);
   enum class Cause { kNone, kTimeout, kMemory } killed = Cause::kNone;
-  std::string reply;
-  uint32_t reply_length = 0;
-  size_t received = 0;
-  bool complete = sent;
-  while (complete) {
+  bool readable = false;
+  while (sent && !readable) {
     const auto now = Clock::now();
     if (now >= kill_at) {
       killed = Cause::kTimeout;
@@ -295,33 +293,20 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
       killed = Cause::kMemory;
       break;
     }
-    const auto wait = std::min<Clock::duration>(kill_at - now, kWatchInterval);
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(std::min<Clock::duration>(kill_at - now, kWatchInterval));
     pollfd watch{worker->socket.get(), POLLIN, 0};
-    const int ready = ::poll(&watch, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
-    if (ready < 0 && errno != EINTR) complete = false;
-    if (ready <= 0) continue;
-    // The length first, then the report.
-    const bool in_length = received < sizeof reply_length;
-    char* into = in_length ? reinterpret_cast<char*>(&reply_length) + received : reply.data() + (received - sizeof reply_length);
-    const size_t want = in_length ? sizeof reply_length - received : reply_length - (received - sizeof reply_length);
-    const ssize_t n = ::read(worker->socket.get(), into, want);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      complete = false;
-      break;
-    }
-    received += static_cast<size_t>(n);
-    if (received == sizeof reply_length) {
-      if (reply_length > kMaxFrameBytes) {
-        complete = false;
-        break;
-      }
-      reply.resize(reply_length);
-    }
-    if (received >= sizeof reply_length && received == sizeof reply_length + reply_length) break;
+    const int ready = ::poll(&watch, 1, static_cast<int>(wait.count()));
+    if (ready < 0 && errno != EINTR) break;
+    readable = ready > 0;
   }
-
-  if (complete && killed == Cause::kNone) {
+  std::string reply;
+  bool received = false;
+  if (readable) {
+    UniqueFd unexpected;
+    received = ReceiveFrameBy(worker->socket.get(), kill_at, reply, unexpected);
+    if (!received && Clock::now() >= kill_at) killed = Cause::kTimeout;  // a frame cut short, then silence
+  }
+  if (received) {
     auto report = ReportFromJson(nlohmann::json::parse(reply, nullptr, false));
     if (report.ok()) {
       Release(std::move(worker), true);
@@ -330,12 +315,11 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   }
   // The worker failed this scan: find out how (a dead worker keeps its status through the kill),
   // then replace it.
-  const bool garbled = complete && killed == Cause::kNone;
   ::kill(worker->pid, SIGKILL);
   const int status = worker->Wait();
   failed_layer = worker->LastLayer();
   Release(std::move(worker), false);
-  if (garbled) return unscanned("parser_crash", "the parser's worker sent no valid report");
+  if (received) return unscanned("parser_crash", "the parser's worker sent no valid report");
   if (killed == Cause::kTimeout) return unscanned("timeout", "the parser did not finish before the deadline; its worker was killed");
   if (killed == Cause::kMemory) {
     return unscanned("memory_limit", fmt::format("the parser used more than {} MiB; its worker was killed",

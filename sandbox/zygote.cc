@@ -114,6 +114,8 @@ void Reply(int channel, const nlohmann::json& answer) {
         serial.reset();
         WorkerMain(*scanner, fd.get(), self, limits);
       }
+      // Only the worker may hold its end, or the pool would not see it close when the worker dies.
+      fd.reset();
       Reply(channel, pid < 0 ? nlohmann::json{{"error", std::string("fork: ") + std::strerror(errno)}}
                              : nlohmann::json{{"pid", pid}});
     } else {
