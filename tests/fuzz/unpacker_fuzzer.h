@@ -38,3 +38,16 @@ inline void UnpackOnce(const Unpacker& unpacker, const FileType& type, std::stri
 }
 
 }  // namespace tollgate::fuzz
+
+// The libFuzzer entry point of one unpacker target: runs the unpacker NAME (MakeUnpacker_NAME, from
+// its library's registration) on each input as a layer of type MIME named FILE_NAME.
+#define TOLLGATE_UNPACKER_FUZZER(NAME, MIME, FILE_NAME)                               \
+  namespace tollgate {                                                               \
+  std::unique_ptr<Unpacker> MakeUnpacker_##NAME();                                   \
+  }                                                                                  \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {          \
+    static const auto unpacker = tollgate::MakeUnpacker_##NAME();                    \
+    static const tollgate::FileType type{MIME, ""};                                  \
+    tollgate::fuzz::UnpackOnce(*unpacker, type, FILE_NAME, data, size);              \
+    return 0;                                                                        \
+  }
