@@ -18,7 +18,7 @@ namespace tollgate::testing {
 
 inline const std::filesystem::path kCorpus = TOLLGATE_CORPUS_DIR;
 inline const std::filesystem::path kClamTestFiles = "/usr/share/clamav-testfiles";
-inline const std::filesystem::path kSharedRulesets = std::filesystem::path(TOLLGATE_SOURCE_DIR) / ".." / "shared" / "rulesets";
+inline const std::filesystem::path kSharedRulesets = TOLLGATE_SHARED_RULESETS_DIR;
 inline const std::string kEicar =
     std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-" + "TEST-FILE!$H+H*";
 

@@ -40,7 +40,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double g_memory_read_bytes_per_second = 1;
-fs::path g_rulesets = fs::path(TOLLGATE_SOURCE_DIR) / ".." / "shared" / "rulesets";
+fs::path g_rulesets = TOLLGATE_SHARED_RULESETS_DIR;
 fs::path g_pdf = fs::path(TOLLGATE_CORPUS_DIR) / "benign" / "libtasn1-manual.pdf";
 
 // Sums 64-bit words with four independent accumulators so the loop is bound by loads, not by
