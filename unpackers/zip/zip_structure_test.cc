@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tollgate::zip {
@@ -12,10 +13,13 @@ namespace {
 class ZipWriter {
  public:
   struct Member {
+    Member(std::string name, std::string data, std::string local_name = "", uint32_t central_offset = ~0u)
+        : name(std::move(name)), data(std::move(data)), local_name(std::move(local_name)),
+          central_offset(central_offset) {}
     std::string name;
     std::string data;
-    std::string local_name;        // defaults to name
-    uint32_t central_offset = ~0u;  // defaults to where the local header was written
+    std::string local_name;   // empty: the same as name
+    uint32_t central_offset;  // ~0u: where the local header was written
   };
 
   static std::vector<uint8_t> Build(std::vector<Member> members) {

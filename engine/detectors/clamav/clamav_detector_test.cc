@@ -227,7 +227,7 @@ StatusOr<std::unique_ptr<Detector>> CreateDetector(const std::vector<std::string
                                                    ScanLimits limits = {}) {
   DetectorFactory factory = MakeDetectorFactory_clamav();
   EXPECT_EQ(factory.name, "clamav");
-  return factory.create(DetectorConfig{files, limits});
+  return factory.create(DetectorConfig{files, limits, {}});
 }
 
 // A detector with an EICAR body signature (.ndb) and the MD5 of clam.exe (.hdb).

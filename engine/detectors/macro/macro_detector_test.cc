@@ -107,7 +107,7 @@ TEST(MacroDetector, NeedsNoRulesAndRefusesRuleFiles) {
   ASSERT_NE(detector, nullptr);
   EXPECT_EQ(detector->Name(), "macro");
   EXPECT_EQ(detector->RuleCount(), 3u);
-  auto refused = factory.create(DetectorConfig{{"rules/macro/extra.txt"}, {}});
+  auto refused = factory.create(DetectorConfig{{"rules/macro/extra.txt"}, {}, {}});
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.status().message(), "the macro detector takes no rule files, but was given rules/macro/extra.txt");
 }
