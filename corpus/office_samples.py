@@ -598,6 +598,8 @@ def samples():
         "threats/office/legacy_macro.doc": legacy_word_document(LEGACY_WORD_MODULES),
         "threats/office/macro_object.rtf": rtf_with_macro_object(),
         "threats/office/ole_eicar.docx": embedded_ole_docx(),
+        # EICAR in the document's text: an XML part, a content stream that Tollgate names.
+        "threats/office/eicar_in_text.docx": docx(paragraph(EICAR.decode())),
         "threats/office/activex.docx": activex_docx(),
         "threats/office/encrypted.docx": encrypted_package(),
         "threats/office/encrypted_macro.docm": office_encryption.agile_encrypt(docm_with_auto_open(), OFFICE_PASSWORD),

@@ -98,14 +98,39 @@ def broken_xref():
 
 
 def javascript_in_object_stream():
-    """PDF 1.5: catalog and its OpenAction live in a compressed object stream, indexed by an xref
-    stream, so the file's bytes never show /OpenAction or /JavaScript."""
-    compressed = {
+    """Catalog and its OpenAction live in a compressed object stream, so the file's bytes never
+    show /OpenAction or /JavaScript."""
+    return object_stream_pdf({
         1: b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>",
         2: PAGES,
         3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
         5: b"<< /Type /Action /S /JavaScript /JS (app.alert\\('Tollgate corpus: object stream'\\);) >>",
-    }
+    })
+
+
+def eicar_in_page_content():
+    """EICAR in a comment of the page's compressed content stream: a content stream, not a file."""
+    content = b"% " + EICAR + b"\n" + text_content(b"Quarterly figures")
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>", PAGES, page(),
+              stream(b"/Filter /FlateDecode", zlib.compress(content, 9)), FONT]
+    return assemble(bodies)
+
+
+def eicar_in_font():
+    """EICAR inside an embedded TrueType font program (FontFile2), compressed."""
+    font_program = struct.pack(">IHHHH", 0x00010000, 1, 16, 0, 0) + b"name" + bytes(12) + EICAR
+    font = (b"<< /Type /Font /Subtype /TrueType /BaseFont /Corpus /FirstChar 32 /LastChar 32 /Widths [500] "
+            b"/FontDescriptor 6 0 R >>")
+    descriptor = (b"<< /Type /FontDescriptor /FontName /Corpus /Flags 32 /FontBBox [0 0 500 700] /ItalicAngle 0 "
+                  b"/Ascent 700 /Descent 0 /CapHeight 700 /StemV 80 /FontFile2 7 0 R >>")
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>", PAGES, page(), stream(b"", text_content(b"Hello")), font,
+              descriptor, stream(b"/Filter /FlateDecode /Length1 %d" % len(font_program), zlib.compress(font_program, 9))]
+    return assemble(bodies)
+
+
+def object_stream_pdf(compressed):
+    """PDF 1.5 whose objects `compressed` ({number: body}, 1 = catalog, 3 = page using content 4)
+    live in the compressed object stream 6, indexed by the xref stream 7."""
     index, objects = b"", b""
     for number, body in compressed.items():
         index += b"%d %d " % (number, len(objects))
@@ -130,6 +155,16 @@ def javascript_in_object_stream():
     out += b"7 0 obj\n" + stream(b"/Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode", xref)
     out += b"\nendobj\nstartxref\n" + str(offsets[7]).encode() + b"\n%%EOF\n"
     return bytes(out)
+
+
+def eicar_in_object_stream():
+    """EICAR in a comment after an annotation inside the compressed object stream."""
+    return object_stream_pdf({
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: PAGES,
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Annots [5 0 R] >>",
+        5: b"<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] >> % " + EICAR,
+    })
 
 
 # The standard security handler, revision 3 (RC4, 128-bit key), as in PDF 1.7 section 7.6.3.
@@ -219,6 +254,10 @@ def samples():
         "threats/pdf/eicar_attachment.pdf": eicar_attachment(),
         "threats/pdf/javascript_in_object_stream.pdf": javascript_in_object_stream(),
         "threats/pdf/obfuscated_names.pdf": obfuscated_names(),
+        # EICAR where only content streams hold it: Tollgate decodes them and names the stream.
+        "threats/pdf/eicar_in_page_content.pdf": eicar_in_page_content(),
+        "threats/pdf/eicar_in_font.pdf": eicar_in_font(),
+        "threats/pdf/eicar_in_object_stream.pdf": eicar_in_object_stream(),
         # Needs USER_PASSWORD; holds the EICAR attachment, visible only once decrypted.
         "threats/pdf/user_password.pdf": encrypted_pdf(USER_PASSWORD, b"tollgate-owner", attachment=True),
         # Benign controls: Tollgate must let these through.

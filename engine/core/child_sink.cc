@@ -55,13 +55,13 @@ StatusOr<uint64_t> LimitedChildSink::Admit(std::string_view name, uint64_t decla
   return std::min({limits_.max_layer_bytes, ratio_cap, total_left});
 }
 
-Status LimitedChildSink::Add(std::string_view name, std::vector<uint8_t> bytes) {
+Status LimitedChildSink::Add(std::string_view name, std::vector<uint8_t> bytes, const ChildTraits& traits) {
   TOLLGATE_RETURN_IF_ERROR(CheckSize(name, bytes.size(), admitted_stored_size_));
   if (budget_.layers.fetch_add(1) + 1 > limits_.max_files) {
     return RefuseAll("max_files", name, fmt::format("more than {} layers", limits_.max_files));
   }
   budget_.extracted_bytes.fetch_add(bytes.size());
-  on_child_(parent_.path.Child(name), std::move(bytes));
+  on_child_(parent_.path.Child(name), std::move(bytes), traits);
   return Status::Ok();
 }
 

@@ -21,7 +21,7 @@ struct ScanBudget {
 
 class LimitedChildSink final : public ChildSink {
  public:
-  using ChildHandler = std::function<void(ObjectPath path, std::vector<uint8_t> bytes)>;
+  using ChildHandler = std::function<void(ObjectPath path, std::vector<uint8_t> bytes, const ChildTraits& traits)>;
 
   // `on_child` receives every child that passed the limits; findings go to `findings`.
   LimitedChildSink(const ScanObject& parent, const ScanLimits& limits, ScanBudget& budget,
@@ -30,7 +30,8 @@ class LimitedChildSink final : public ChildSink {
 
   StatusOr<uint64_t> Admit(std::string_view name, uint64_t declared_size, uint64_t stored_size) override;
   // Checks the child's real size against the limits again: a container may lie about sizes.
-  Status Add(std::string_view name, std::vector<uint8_t> bytes) override;
+  Status Add(std::string_view name, std::vector<uint8_t> bytes, const ChildTraits& traits) override;
+  using ChildSink::Add;
   void Report(Finding finding) override;
   bool ShouldStop() const override;
   const std::vector<std::string>& Passwords() const override { return passwords_; }

@@ -24,7 +24,7 @@ class ChildSinkTest : public ::testing::Test {
 
   LimitedChildSink MakeSink(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) {
     return LimitedChildSink(parent_, limits_, budget_, deadline, findings_,
-                            [this](ObjectPath path, std::vector<uint8_t> bytes) {
+                            [this](ObjectPath path, std::vector<uint8_t> bytes, const ChildTraits&) {
                               children_.emplace_back(path.ToString(), bytes.size());
                             },
                             passwords_);

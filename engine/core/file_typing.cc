@@ -62,6 +62,43 @@ std::string Describe(magic_set* handle, std::span<const uint8_t> bytes) {
   return text ? text : "";
 }
 
+bool StartsWith(std::span<const uint8_t> bytes, std::string_view prefix) {
+  return bytes.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), bytes.begin(),
+                                                     [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; });
+}
+
+constexpr std::string_view kZipLocalHeader{"PK\x03\x04", 4};
+
+struct FileSignature {
+  size_t offset;
+  std::string_view magic;
+};
+// Formats that some stage unpacks, or that are run or opened as files: what libclamav's and
+// Tollgate's unpackers take apart, executables, shortcuts, web pages. Content streams (page
+// content, fonts, XML, document records) start with none of these.
+constexpr std::array<FileSignature, 25> kFileSignatures = {{
+    {0, "MZ"},                                   // PE, DOS executables
+    {0, "\x7f" "ELF"},                           // ELF
+    {0, "\xfe\xed\xfa\xce"}, {0, "\xfe\xed\xfa\xcf"}, {0, "\xce\xfa\xed\xfe"}, {0, "\xcf\xfa\xed\xfe"},  // Mach-O
+    {0, "\xca\xfe\xba\xbe"},                     // Mach-O universal, Java class
+    {0, kZipLocalHeader},                        // ZIP, OOXML, OpenDocument, JAR
+    {0, "%PDF"},
+    {0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"},     // OLE2 compound file
+    {0, "{\\rt"},                                // RTF
+    {0, "7z\xbc\xaf\x27\x1c"},
+    {0, "Rar!\x1a\x07"},
+    {0, "MSCF"},                                 // CAB
+    {0, "ITSF"},                                 // CHM
+    {0, "\x1f\x8b"},                             // gzip
+    {0, "BZh"},
+    {0, "\xfd" "7zXZ"},
+    {0, "\x60\xea"},                             // ARJ
+    {257, "ustar"},                              // tar
+    {0, "070707"}, {0, "070701"},                // cpio
+    {0, std::string_view("\x4c\x00\x00\x00\x01\x14\x02\x00", 8)},  // Windows shortcut (LNK)
+    {0, "<html"}, {0, "<!DOCTYPE html"},
+}};
+
 struct ZipDiscarder {
   void operator()(zip_t* archive) const { zip_discard(archive); }
 };
@@ -127,15 +164,25 @@ StatusOr<std::unique_ptr<FileTyper>> FileTyper::Create() {
 }
 
 FileType FileTyper::Identify(std::span<const uint8_t> bytes) const {
-  ThreadMagic& magic = impl_->magic.local();
-  FileType type{Describe(magic.mime.get(), bytes), Describe(magic.description.get(), bytes)};
+  FileType type{Describe(impl_->magic.local().mime.get(), bytes), ""};
   if (type.mime.empty()) type.mime = "application/octet-stream";
-  // With the package parts a few entries in, libmagic still says "Microsoft OOXML", but gives no
-  // MIME type for it.
-  if (type.mime == "application/zip" || type.description == "Microsoft OOXML") {
+  // With the package parts a few entries in, libmagic still says "Microsoft OOXML" but gives no
+  // MIME type for it: any zip may be one.
+  if (type.mime == "application/zip" || (type.mime == "application/octet-stream" && StartsWith(bytes, kZipLocalHeader))) {
     if (auto ooxml = OoxmlByContent(bytes)) return *std::move(ooxml);
   }
   return type;
+}
+
+FileType FileTyper::IdentifyWithDescription(std::span<const uint8_t> bytes) const {
+  FileType type = Identify(bytes);
+  if (type.description.empty()) type.description = Describe(impl_->magic.local().description.get(), bytes);
+  return type;
+}
+
+bool StartsLikeAFile(std::span<const uint8_t> bytes) {
+  return std::any_of(kFileSignatures.begin(), kFileSignatures.end(),
+                     [&](const FileSignature& signature) { return StartsWith(bytes.subspan(std::min(bytes.size(), signature.offset)), signature.magic); });
 }
 
 }  // namespace tollgate

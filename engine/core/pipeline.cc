@@ -4,6 +4,7 @@
 #include <tbb/task_group.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "child_sink.h"
 #include "sha256.h"
+#include "stage_clock.h"
 
 namespace tollgate {
 namespace {
@@ -70,15 +72,36 @@ std::string_view ReasonFor(const Status& status) {
   }
 }
 
+constexpr size_t kTypingSlot = 0;
+
 }  // namespace
 
+Pipeline::Pipeline(const RuleSet& rules, const std::vector<std::unique_ptr<Unpacker>>& unpackers,
+                   const FileTyper& typer, const ScanLimits& limits, const std::vector<std::string>& passwords)
+    : rules_(rules), unpackers_(unpackers), typer_(typer), limits_(limits), passwords_(passwords) {
+  stage_names_.push_back("typing");
+  unpack_slots_ = stage_names_.size();
+  for (const auto& unpacker : unpackers_) stage_names_.push_back(fmt::format("unpack.{}", unpacker->Name()));
+  detect_slots_ = stage_names_.size();
+  for (const auto& detector : rules_.detectors) stage_names_.push_back(fmt::format("detect.{}", detector->Name()));
+  content_slots_ = stage_names_.size();
+  for (const auto& detector : rules_.detectors) {
+    stage_names_.push_back(fmt::format("detect.{}.content", detector->Name()));
+  }
+  policy_slot_ = stage_names_.size();
+  stage_names_.push_back("policy");
+}
+
 struct Pipeline::Upload {
+  explicit Upload(const std::vector<std::string>& stage_names) : stages(stage_names) {}
+
   Clock::time_point deadline;
   ScanBudget budget;
   CollectingSink findings;
   std::vector<std::unique_ptr<UploadState>> detector_states;  // one per detector, in RuleSet order
   std::atomic<bool> timeout_reported{false};
   const LayerObserver* entering = nullptr;
+  StageClock stages;
   tbb::task_group tasks;
 
   void Enter(const ObjectPath& layer) const {
@@ -86,11 +109,101 @@ struct Pipeline::Upload {
   }
 };
 
-const Unpacker* Pipeline::FindUnpacker(const FileType& type) const {
+// Gathers the content streams one container yields into batches of about kContentBatchBytes, each
+// scanned by a task of its own as soon as it is full (and the last when the container is done), so
+// memory stays bounded and a large document's batches are scanned in parallel.
+class Pipeline::ContentBatcher {
+ public:
+  ContentBatcher(const Pipeline& pipeline, Upload& upload, const ObjectPath& container, uint32_t container_depth)
+      : pipeline_(pipeline), upload_(upload), container_(container), container_depth_(container_depth) {}
+  ContentBatcher(const ContentBatcher&) = delete;
+  ContentBatcher& operator=(const ContentBatcher&) = delete;
+
+  // `kind` is kContentStream or kPackagePart: each kind has its batch.
+  void Add(ObjectPath path, std::vector<uint8_t> bytes, LayerKind kind, FileType type) {
+    std::shared_ptr<Pending>& pending = pending_[kind == LayerKind::kPackagePart];
+    if (pending && pending->bytes.size() + bytes.size() > kContentBatchBytes) Flush(pending);
+    if (!pending) pending = std::make_shared<Pending>(Pending{{}, {}, kind});
+    const uint64_t offset = pending->bytes.size();
+    const uint64_t size = bytes.size();
+    if (pending->bytes.empty()) {
+      pending->bytes = std::move(bytes);
+    } else {
+      pending->bytes.insert(pending->bytes.end(), bytes.begin(), bytes.end());
+    }
+    if (type.mime.empty()) type.mime = "application/octet-stream";
+    pending->streams.push_back({std::move(path), std::move(type), offset, size});
+  }
+
+  // Scans what is left, once the container is done.
+  void Finish() {
+    for (std::shared_ptr<Pending>& pending : pending_) Flush(pending);
+  }
+
+ private:
+  // Engines' fixed costs per call are paid once per batch; larger batches save little more.
+  static constexpr uint64_t kContentBatchBytes = 8 << 20;
+  struct Stream {
+    ObjectPath path;
+    FileType type;
+    uint64_t offset;
+    uint64_t size;
+  };
+  struct Pending {
+    std::vector<uint8_t> bytes;
+    std::vector<Stream> streams;
+    LayerKind kind;
+  };
+
+  void Flush(std::shared_ptr<Pending>& pending) {
+    if (!pending) return;
+    upload_.tasks.run([&pipeline = pipeline_, &upload = upload_, container = container_, depth = container_depth_,
+                       pending = std::move(pending)] {
+      ContentBatch batch{container, depth, pending->kind, pending->bytes, {}};
+      const std::span<const uint8_t> bytes(pending->bytes);
+      for (const Stream& stream : pending->streams) {
+        batch.streams.push_back(
+            ScanObject{stream.path, stream.type, bytes.subspan(stream.offset, stream.size), depth + 1, {}, pending->kind});
+      }
+      pipeline.ScanContent(upload, batch);
+    });
+  }
+
+  const Pipeline& pipeline_;
+  Upload& upload_;
+  ObjectPath container_;
+  uint32_t container_depth_;
+  std::array<std::shared_ptr<Pending>, 2> pending_;  // content streams, package parts
+};
+
+FileType Pipeline::Identify(Upload& upload, std::span<const uint8_t> bytes) const {
+  const StageClock::Timer timer(upload.stages, kTypingSlot, bytes.size());
+  return typer_.Identify(bytes);
+}
+
+const Unpacker* Pipeline::FindUnpacker(const ScanObject& object) const {
   for (const auto& unpacker : unpackers_) {
-    if (unpacker->Accepts(type)) return unpacker.get();
+    if (unpacker->Accepts(object)) return unpacker.get();
   }
   return nullptr;
+}
+
+// `layer_depth` is the depth of the layer(s) being scanned: layers the detector extracts itself
+// (libclamav's recursion) go through every other detector as files one level further down at least.
+ScanContext Pipeline::ContextFor(Upload& upload, size_t detector_index, uint32_t layer_depth) const {
+  const Detector* detector = rules_.detectors[detector_index].get();
+  return ScanContext(
+      upload.deadline,
+      [this, &upload, detector, layer_depth](const ScanObject& layer) {
+        ScanObject typed = layer;
+        typed.type = Identify(upload, layer.bytes);
+        typed.depth = std::max(layer.depth, layer_depth + 1);
+        typed.kind = LayerKind::kFile;
+        upload.budget.layers.fetch_add(1);
+        upload.Enter(typed.path);
+        RunDetectors(upload, typed, detector);
+      },
+      upload.detector_states[detector_index].get());
 }
 
 void Pipeline::RunDetectors(Upload& upload, const ScanObject& object, const Detector* skip) const {
@@ -98,20 +211,25 @@ void Pipeline::RunDetectors(Upload& upload, const ScanObject& object, const Dete
     const Detector* detector = rules_.detectors[i].get();
     if (detector == skip) continue;
     if (ReportIfExpired(upload, object.path)) return;
-    ScanContext ctx(
-        upload.deadline,
-        [this, &upload, &object, detector](const ScanObject& layer) {
-          ScanObject typed = layer;
-          typed.type = typer_.Identify(layer.bytes);
-          typed.depth = std::max(layer.depth, object.depth + 1);
-          upload.budget.layers.fetch_add(1);
-          upload.Enter(typed.path);
-          RunDetectors(upload, typed, detector);
-        },
-        upload.detector_states[i].get());
-    Status status = detector->Scan(object, ctx, upload.findings);
+    const StageClock::Timer timer(upload.stages, detect_slots_ + i, object.bytes.size());
+    Status status = detector->Scan(object, ContextFor(upload, i, object.depth), upload.findings);
     if (!status.ok()) {
       upload.findings.Add(IncompleteFinding(detector->Name(), ReasonFor(status), object.path, status.ToString()));
+    }
+  }
+}
+
+void Pipeline::ScanContent(Upload& upload, const ContentBatch& batch) const {
+  for (size_t i = 0; i < rules_.detectors.size(); ++i) {
+    if (ReportIfExpired(upload, batch.container)) return;
+    // A parser that fails here failed on one of the container's content streams.
+    upload.Enter(batch.container);
+    const Detector& detector = *rules_.detectors[i];
+    if (!detector.ScansContent(batch.kind)) continue;
+    const StageClock::Timer timer(upload.stages, content_slots_ + i, batch.bytes.size());
+    Status status = detector.ScanContent(batch, ContextFor(upload, i, batch.container_depth + 1), upload.findings);
+    if (!status.ok()) {
+      upload.findings.Add(IncompleteFinding(detector.Name(), ReasonFor(status), batch.container, status.ToString()));
     }
   }
 }
@@ -124,10 +242,27 @@ bool Pipeline::ReportIfExpired(Upload& upload, const ObjectPath& where) const {
   return true;
 }
 
+void Pipeline::ProcessChild(Upload& upload, ObjectPath path, std::vector<uint8_t> bytes, FileType type,
+                            uint32_t depth) const {
+  auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  upload.tasks.run([this, &upload, depth, path = std::move(path), type = std::move(type), owned] {
+    // Children queued before the deadline must not cost a libmagic call after it.
+    if (ReportIfExpired(upload, path)) return;
+    Process(upload, ScanObject{path, type.mime.empty() ? Identify(upload, *owned) : type, *owned, depth, {},
+                               LayerKind::kFile});
+  });
+}
+
 void Pipeline::Process(Upload& upload, ScanObject object) const {
   if (ReportIfExpired(upload, object.path)) return;
-  const Unpacker* unpacker = FindUnpacker(object.type);
-  if (unpacker != nullptr) object.unpacked_by = unpacker->Name();
+  const Unpacker* unpacker = FindUnpacker(object);
+  size_t unpacker_slot = unpack_slots_;
+  if (unpacker != nullptr) {
+    object.unpacked_by = unpacker->Name();
+    unpacker_slot += static_cast<size_t>(std::find_if(unpackers_.begin(), unpackers_.end(),
+                                                      [&](const auto& u) { return u.get() == unpacker; }) -
+                                         unpackers_.begin());
+  }
   upload.Enter(object.path);
   RunDetectors(upload, object, nullptr);
   if (unpacker == nullptr) return;
@@ -139,18 +274,24 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
   }
 
   const uint32_t child_depth = object.depth + 1;
-  LimitedChildSink sink(object, limits_, upload.budget, upload.deadline, upload.findings,
-                        [this, &upload, child_depth](ObjectPath path, std::vector<uint8_t> bytes) {
-                          auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
-                          upload.tasks.run([this, &upload, child_depth, path = std::move(path), owned] {
-                            // Children queued before the deadline must not cost a libmagic call after it.
-                            if (ReportIfExpired(upload, path)) return;
-                            Process(upload, ScanObject{path, typer_.Identify(*owned), *owned, child_depth, {}});
-                          });
-                        },
-                        passwords_);
+  ContentBatcher content(*this, upload, object.path, object.depth);
+  LimitedChildSink sink(
+      object, limits_, upload.budget, upload.deadline, upload.findings,
+      [this, &upload, &content, child_depth](ObjectPath path, std::vector<uint8_t> bytes, const ChildTraits& traits) {
+        // The one place that decides which stages a layer gets (see LayerKind).
+        if (traits.kind != LayerKind::kFile && !StartsLikeAFile(bytes)) {
+          content.Add(std::move(path), std::move(bytes), traits.kind, traits.type);
+        } else {
+          ProcessChild(upload, std::move(path), std::move(bytes), traits.type, child_depth);
+        }
+      },
+      passwords_);
   upload.Enter(object.path);  // again: a detector may have scanned layers of its own meanwhile
-  Status status = unpacker->Unpack(object, sink);
+  Status status = [&] {
+    const StageClock::Timer timer(upload.stages, unpacker_slot, object.bytes.size());
+    return unpacker->Unpack(object, sink);
+  }();
+  content.Finish();
   // An unpacker stops quietly at the deadline; what it left unread must not pass as clean.
   ReportIfExpired(upload, object.path);
   // Limit refusals are already findings; anything else means the container was not fully read.
@@ -163,7 +304,7 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
 ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> bytes, const Policy& policy,
                          Clock::time_point deadline, const LayerObserver* entering) const {
   const auto started = Clock::now();
-  Upload upload;
+  Upload upload(stage_names_);
   upload.deadline = std::min(deadline, started + limits_.max_scan_time);
   upload.entering = entering;
 
@@ -171,7 +312,10 @@ ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> by
   report.name = std::string(root_name);
   report.sha256 = Sha256Hex(bytes);
   report.size = bytes.size();
-  report.type = typer_.Identify(bytes);
+  {
+    const StageClock::Timer timer(upload.stages, kTypingSlot, bytes.size());
+    report.type = typer_.IdentifyWithDescription(bytes);
+  }
   report.rules_version = rules_.version;
 
   for (const auto& detector : rules_.detectors) upload.detector_states.push_back(detector->NewUploadState());
@@ -187,12 +331,16 @@ ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> by
     if (upload.detector_states[i]) rules_.detectors[i]->FinishUpload(*upload.detector_states[i], upload.findings);
   }
 
-  report.findings = upload.findings.Take(root.path);
-  Decision decision = policy.Decide(report.findings);
-  report.verdict = decision.verdict;
-  report.action = decision.action;
-  report.deciding = std::move(decision.deciding);
+  {
+    const StageClock::Timer timer(upload.stages, policy_slot_, 0);
+    report.findings = upload.findings.Take(root.path);
+    Decision decision = policy.Decide(report.findings);
+    report.verdict = decision.verdict;
+    report.action = decision.action;
+    report.deciding = std::move(decision.deciding);
+  }
   report.layers = upload.budget.layers.load();
+  report.stages = upload.stages.Report();
   report.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
   return report;
 }

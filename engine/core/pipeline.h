@@ -25,8 +25,7 @@ struct RuleSet {
 class Pipeline {
  public:
   Pipeline(const RuleSet& rules, const std::vector<std::unique_ptr<Unpacker>>& unpackers, const FileTyper& typer,
-           const ScanLimits& limits, const std::vector<std::string>& passwords)
-      : rules_(rules), unpackers_(unpackers), typer_(typer), limits_(limits), passwords_(passwords) {}
+           const ScanLimits& limits, const std::vector<std::string>& passwords);
 
   // Thread-safe. `root_name` is the name the root layer gets in object paths. The scan stops at the
   // earlier of `deadline` and the max_scan_time limit. `entering` (may be null) hears of each layer
@@ -36,17 +35,30 @@ class Pipeline {
 
  private:
   struct Upload;
+  class ContentBatcher;
   void Process(Upload& upload, ScanObject object) const;
+  // Hands a file-like child to a task of its own, typed by libmagic unless its unpacker knew the type.
+  void ProcessChild(Upload& upload, ObjectPath path, std::vector<uint8_t> bytes, FileType type, uint32_t depth) const;
+  void ScanContent(Upload& upload, const ContentBatch& batch) const;
   // Records one `timeout` finding per upload once the deadline has passed; true if it has.
   bool ReportIfExpired(Upload& upload, const ObjectPath& where) const;
   void RunDetectors(Upload& upload, const ScanObject& object, const Detector* skip) const;
-  const Unpacker* FindUnpacker(const FileType& type) const;
+  ScanContext ContextFor(Upload& upload, size_t detector_index, uint32_t layer_depth) const;
+  const Unpacker* FindUnpacker(const ScanObject& object) const;
+  FileType Identify(Upload& upload, std::span<const uint8_t> bytes) const;
 
   const RuleSet& rules_;
   const std::vector<std::unique_ptr<Unpacker>>& unpackers_;
   const FileTyper& typer_;
   const ScanLimits& limits_;
   const std::vector<std::string>& passwords_;
+  // StageClock slots: typing, then one per unpacker, one per detector on files and one per detector
+  // on content streams, each in their order, then policy.
+  std::vector<std::string> stage_names_;
+  size_t unpack_slots_;
+  size_t detect_slots_;
+  size_t content_slots_;
+  size_t policy_slot_;
 };
 
 }  // namespace tollgate

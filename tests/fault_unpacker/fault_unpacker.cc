@@ -41,7 +41,7 @@ Finding Escaped(const ScanObject& parent, std::string detail) {
 class FaultUnpacker final : public Unpacker {
  public:
   std::string_view Name() const override { return "test_fault"; }
-  bool Accepts(const FileType& type) const override { return type.mime == "text/plain"; }
+  bool Accepts(const ScanObject& object) const override { return object.type.mime == "text/plain"; }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
     const std::string_view text(reinterpret_cast<const char*>(parent.bytes.data()), parent.bytes.size());

@@ -31,7 +31,7 @@ inline void UnpackOnce(const Unpacker& unpacker, const FileType& type, std::stri
   ScanBudget budget;
   DroppedFindings findings;
   LimitedChildSink sink(parent, limits, budget, std::chrono::steady_clock::now() + limits.max_scan_time, findings,
-                        [](ObjectPath, std::vector<uint8_t>) {}, passwords);
+                        [](ObjectPath, std::vector<uint8_t>, const ChildTraits&) {}, passwords);
   // A non-OK Status is a failure of Tollgate reported to the pipeline, not a crash: only memory
   // errors, undefined behaviour, aborts, leaks and hangs are bugs here.
   (void)unpacker.Unpack(parent, sink);

@@ -83,11 +83,11 @@ void InitLibgsf() {
   });
 }
 
-// libmagic names compound files "Composite Document File V2 Document, ..." or, when it cannot read
-// their property sets, "CDFV2 <application>", with a MIME type per application.
-bool IsCompoundFile(const FileType& type) {
-  return type.description.starts_with("Composite Document File V2 Document") || type.description.starts_with("CDFV2") ||
-         type.mime == "application/x-ole-storage" || type.mime == "application/CDFV2";
+// By its header: libmagic gives compound files a MIME type per application (application/msword,
+// application/x-msi, application/encrypted for an encrypted OOXML package...), all from this header.
+bool IsCompoundFile(std::span<const uint8_t> bytes) {
+  static constexpr uint8_t kSignature[] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
+  return bytes.size() >= sizeof kSignature && std::equal(std::begin(kSignature), std::end(kSignature), bytes.begin());
 }
 
 // Compound file names compare without case.
@@ -192,8 +192,12 @@ class CompoundFileUnpacking {
     if (Lowercase(name) == kOle10NativeStream) ExtractPackagedFile(storage.path, content);
     if (storage.path.empty() && name == kPowerPointStream) ExtractPptObjects(path, content);
     if (storage.is_vba) vba_storages_[storage.path][Lowercase(name)] = *bytes;
+    // A document's streams are its content; an OLE1 package stream is an embedded object, a file.
+    // (Streams that hold whole files, such as an embedded object's CONTENTS, start like one.)
+    ChildTraits traits;
+    if (Lowercase(name) != kOle10NativeStream) traits.kind = LayerKind::kContentStream;
     // A refusal is recorded by the sink; the next stream may still fit.
-    (void)sink_.Add(path, std::move(*bytes));
+    (void)sink_.Add(path, std::move(*bytes), traits);
   }
 
   // Adds `bytes` as child `name` if the sink admits it (they need no inflating).
@@ -281,7 +285,8 @@ class CompoundFileUnpacking {
     Status status = ole2::DecompressVba(compressed, *cap, source);
     if (!status.ok())
       sink_.Report(IncompleteFinding("tollgate", "parse_error", parent_.path.Child(name), status.message()));
-    if (!source.empty()) (void)sink_.Add(name, std::move(source));
+    // Source text, a file of its own: macro rules are written for it. Its type is known.
+    if (!source.empty()) (void)sink_.Add(name, std::move(source), ChildTraits{LayerKind::kFile, {"text/plain", ""}});
   }
 
   // Tries the user's passwords in order on an encrypted OOXML package, recording each attempt; the
@@ -341,7 +346,7 @@ class CompoundFileUnpacking {
 class Ole2Unpacker final : public Unpacker {
  public:
   std::string_view Name() const override { return "ole2"; }
-  bool Accepts(const FileType& type) const override { return IsCompoundFile(type); }
+  bool Accepts(const ScanObject& object) const override { return IsCompoundFile(object.bytes); }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
     try {

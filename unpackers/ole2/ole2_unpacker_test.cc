@@ -80,19 +80,20 @@ TEST(Ole2Unpacker, UnpacksOnManyThreadsFromLibgsfsFirstUse) {
   for (int i = 0; i < kRuns; ++i) EXPECT_EQ(children[i], i % 2 ? xls_children : doc_children) << i;
 }
 
-TEST(Ole2Unpacker, AcceptsWhatLibmagicCallsACompoundFile) {
+TEST(Ole2Unpacker, AcceptsEveryCompoundFileByItsHeader) {
   auto unpacker = MakeUnpacker_ole2();
   EXPECT_EQ(unpacker->Name(), "ole2");
-  EXPECT_TRUE(
-      unpacker->Accepts({"application/msword", "Composite Document File V2 Document, Little Endian, Os: Windows"}));
-  EXPECT_TRUE(unpacker->Accepts({"application/vnd.ms-excel", "Composite Document File V2 Document, Little Endian"}));
-  EXPECT_TRUE(unpacker->Accepts({"application/msword", "CDFV2 Microsoft Word"}));
-  EXPECT_TRUE(unpacker->Accepts({"application/encrypted", "CDFV2 Encrypted"}));
-  EXPECT_TRUE(unpacker->Accepts({"application/x-ole-storage", ""}));
-  EXPECT_TRUE(unpacker->Accepts({"application/CDFV2", ""}));
-  // Word 2.0 shares the MIME type but is no compound file.
-  EXPECT_FALSE(unpacker->Accepts({"application/msword", "Microsoft Word 2.0 document data"}));
-  EXPECT_FALSE(unpacker->Accepts({"application/zip", "Zip archive data"}));
+  const auto accepts = [&](const std::vector<uint8_t>& bytes, const char* mime) {
+    return unpacker->Accepts(ScanObject{ObjectPath("sample"), {mime, ""}, bytes, 0, {}});
+  };
+  // Whatever MIME type libmagic gives each application's compound files.
+  for (const char* sample : {"benign/letter.doc", "benign/budget.xls", "benign/slides.ppt", "threats/office/encrypted.docx"}) {
+    EXPECT_TRUE(accepts(ReadBytes(kCorpus / sample), "application/octet-stream")) << sample;
+  }
+  // Word 2.0 shares .doc's MIME type but is no compound file.
+  EXPECT_FALSE(accepts({0xDB, 0xA5, 0x2D, 0x00, 0x00, 0x00}, "application/msword"));
+  EXPECT_FALSE(accepts(ReadBytes(kCorpus / "clean/photos.zip"), "application/zip"));
+  EXPECT_FALSE(accepts({0xD0, 0xCF, 0x11, 0xE0}, "application/octet-stream"));
 }
 
 TEST(Ole2Unpacker, LegacyWordDocumentGivesEveryStreamAndEachModulesSource) {

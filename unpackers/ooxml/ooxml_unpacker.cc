@@ -4,6 +4,8 @@
 // DDE fields, macros, ActiveX controls and embedded OLE objects.
 #include "ooxml_unpacker.h"
 
+#include <algorithm>
+#include <cctype>
 #include <new>
 
 #include "package_analysis.h"
@@ -23,7 +25,26 @@ bool IsOoxmlMime(std::string_view mime) {
          mime.starts_with("application/vnd.ms-visio.");
 }
 
-// Shows the package analysis every part the zip unpacker admits and extracts, then passes it on.
+bool EndsWithNoCase(std::string_view name, std::string_view lower_suffix) {
+  return name.size() >= lower_suffix.size() &&
+         std::equal(lower_suffix.begin(), lower_suffix.end(), name.end() - static_cast<std::ptrdiff_t>(lower_suffix.size()),
+                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+}
+
+// What a part is to the scan (LayerKind). The relationship parts and the content types say what the
+// package loads from where (remote templates, OLE objects and frames: what YARA rules for Office
+// documents look for) and are package parts; the other XML parts (text, styles, drawings) are
+// content streams; media, embedded objects, macros and every other part are files of their own.
+ChildTraits TraitsOfPart(std::string_view name, const ChildTraits& traits) {
+  if (EndsWithNoCase(name, ".rels") || name == "[Content_Types].xml") {
+    return {LayerKind::kPackagePart, {"application/xml", ""}};
+  }
+  if (EndsWithNoCase(name, ".xml") || EndsWithNoCase(name, ".vml")) return {LayerKind::kContentStream, {"application/xml", ""}};
+  return traits;
+}
+
+// Shows the package analysis every part the zip unpacker admits and extracts, then passes it on,
+// telling its XML parts from its files.
 class InspectingSink final : public ChildSink {
  public:
   InspectingSink(ChildSink& sink, ooxml::PackageAnalysis& analysis) : sink_(sink), analysis_(analysis) {}
@@ -32,10 +53,11 @@ class InspectingSink final : public ChildSink {
     analysis_.NotePart(name);
     return sink_.Admit(name, declared_size, stored_size);
   }
-  Status Add(std::string_view name, std::vector<uint8_t> bytes) override {
+  Status Add(std::string_view name, std::vector<uint8_t> bytes, const ChildTraits& traits) override {
     analysis_.InspectPart(name, bytes);
-    return sink_.Add(name, std::move(bytes));
+    return sink_.Add(name, std::move(bytes), TraitsOfPart(name, traits));
   }
+  using ChildSink::Add;
   void Report(Finding finding) override { sink_.Report(std::move(finding)); }
   const std::vector<std::string>& Passwords() const override { return sink_.Passwords(); }
   bool ShouldStop() const override { return sink_.ShouldStop(); }
@@ -50,7 +72,7 @@ class OoxmlUnpacker final : public Unpacker {
   OoxmlUnpacker() : zip_(MakeUnpacker_zip()) {}
 
   std::string_view Name() const override { return "ooxml"; }
-  bool Accepts(const FileType& type) const override { return IsOoxmlMime(type.mime); }
+  bool Accepts(const ScanObject& object) const override { return IsOoxmlMime(object.type.mime); }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
     try {

@@ -38,11 +38,11 @@ TEST(OoxmlUnpacker, AcceptsEveryOfficePackageType) {
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         "application/vnd.ms-word.document.macroEnabled.12", "application/vnd.ms-excel.sheet.macroEnabled.12",
         "application/vnd.ms-powerpoint.slideshow.macroEnabled.12", "application/vnd.ms-visio.drawing.main+xml"}) {
-    EXPECT_TRUE(unpacker->Accepts({mime, ""})) << mime;
+    EXPECT_TRUE(unpacker->Accepts(ScanObject{ObjectPath("a"), {mime, ""}, {}, 0, {}})) << mime;
   }
   for (const char* mime : {"application/zip", "application/vnd.oasis.opendocument.text", "application/msword",
                            "application/vnd.ms-excel"}) {
-    EXPECT_FALSE(unpacker->Accepts({mime, ""})) << mime;
+    EXPECT_FALSE(unpacker->Accepts(ScanObject{ObjectPath("a"), {mime, ""}, {}, 0, {}})) << mime;
   }
 }
 

@@ -13,9 +13,12 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "escaped_names.h"
+#include "inflate.h"
 
 namespace tollgate::pdf {
 namespace {
@@ -120,7 +123,8 @@ bool HasImageCodec(Dict& stream_dict) {
 
 class ObjectWalker {
  public:
-  ObjectWalker(XRef& xref, ChildSink& sink, HeuristicTally& tally) : xref_(xref), sink_(sink), tally_(tally) {}
+  ObjectWalker(XRef& xref, std::span<const uint8_t> document, ChildSink& sink, HeuristicTally& tally)
+      : xref_(xref), document_(document), sink_(sink), tally_(tally) {}
 
   WalkOutcome Run() {
     ReadEveryObject();
@@ -144,9 +148,58 @@ class ObjectWalker {
     return outcome_.stopped;
   }
 
-  Object Resolve(const Object& object) { return object.isRef() ? xref_.fetch(object.getRef()) : object.copy(); }
+  Object Resolve(const Object& object) { return object.isRef() ? Fetch(object.getRef()) : object.copy(); }
+
+  // An object read ahead by ReadPackedObjects() while its entry still points where it was read from
+  // (Poppler may have rebuilt the table since), else Poppler's.
+  Object Fetch(Ref ref) {
+    const auto found = packed_.find(ref.num);
+    if (found != packed_.end() && ref.gen == 0) {
+      const XRefEntry* entry = xref_.getEntry(ref.num, false);
+      if (entry->type == xrefEntryCompressed && entry->offset == found->second.object_stream &&
+          entry->gen == found->second.index) {
+        return found->second.object.copy();
+      }
+    }
+    return xref_.fetch(ref);
+  }
+
+  struct PackedObject {
+    Goffset object_stream = 0;  // its number
+    int index = 0;              // the object's place in it
+    Object object;
+  };
+
+  // Reads the objects kept in object streams one object stream after the other. Poppler holds only a
+  // few decoded object streams, and writers spread consecutive numbers over many of them: read by
+  // number, the same object stream would be decoded again for nearly every object.
+  void ReadPackedObjects() {
+    struct Location {
+      Goffset object_stream;
+      int index;
+      int num;
+    };
+    std::vector<Location> packed;
+    size_t objects = 0;
+    for (int num = 0; num < xref_.getNumObjects() && objects < kMaxPdfObjects; ++num) {
+      const XRefEntry* entry = xref_.getEntry(num, false);
+      if (entry->type == xrefEntryUncompressed) ++objects;
+      if (entry->type != xrefEntryCompressed) continue;
+      ++objects;
+      packed.push_back({entry->offset, entry->gen, num});
+    }
+    std::sort(packed.begin(), packed.end(), [](const Location& a, const Location& b) {
+      return std::tie(a.object_stream, a.index) < std::tie(b.object_stream, b.index);
+    });
+    for (const Location& location : packed) {
+      if (ShouldStop()) return;
+      packed_.insert_or_assign(location.num,
+                               PackedObject{location.object_stream, location.index, xref_.fetch(Ref{location.num, 0})});
+    }
+  }
 
   void ReadEveryObject() {
+    ReadPackedObjects();
     // The table may grow while reading: Poppler rebuilds it when an entry turns out to be wrong.
     for (int num = 0; num < xref_.getNumObjects(); ++num) {
       if (ShouldStop()) return;
@@ -159,10 +212,11 @@ class ObjectWalker {
       ++outcome_.objects;
       // An object inside an object stream has generation 0; its entry's `gen` is its index there.
       const Ref ref{num, entry->type == xrefEntryUncompressed ? entry->gen : 0};
-      const Object object = xref_.fetch(ref);
+      const Object object = Fetch(ref);
       if (object.isStream()) NoteStream(ref, *object.streamGetDict());
       Visit(object, ref, 0);
     }
+    packed_.clear();
   }
 
   // Images are left undecoded; cross-reference streams hold only offsets.
@@ -254,7 +308,7 @@ class ObjectWalker {
     --budget;
     if (action.isRef()) {
       if (!followed.insert(action.getRef()).second) return false;
-      return RunsJavaScript(xref_.fetch(action.getRef()), followed, budget);
+      return RunsJavaScript(Fetch(action.getRef()), followed, budget);
     }
     if (action.isArray()) {
       for (int i = 0; i < action.arrayGetLength(); ++i) {
@@ -330,15 +384,15 @@ class ObjectWalker {
       if (!attachment_names.insert(name).second) {
         name = fmt::format("attachments/{}.{}/{}", attachment.ref.num, attachment.ref.gen, attachment.name);
       }
-      EmitStreams(name, {attachment.ref}, /*is_script=*/false);
+      EmitStreams(name, {attachment.ref}, Role::kFile);
     }
     for (size_t i = 0; i < xfa_forms_.size() && !ShouldStop(); ++i) {
-      EmitStreams(fmt::format("xfa/{}.xml", i + 1), xfa_forms_[i], /*is_script=*/false);
+      EmitStreams(fmt::format("xfa/{}.xml", i + 1), xfa_forms_[i], Role::kFile);
     }
     for (const Ref ref : streams_) {
       if (ShouldStop()) return;
       if (claimed_.contains(ref)) continue;
-      EmitStreams(fmt::format("objects/{}.{}", ref.num, ref.gen), {ref}, /*is_script=*/false);
+      EmitStreams(fmt::format("objects/{}.{}", ref.num, ref.gen), {ref}, Role::kContent);
     }
   }
 
@@ -354,12 +408,16 @@ class ObjectWalker {
     if (const GooString* text = StringValue(target)) {
       EmitScript(name, Script{std::nullopt, text->toStr()});
     } else if (target.isStream()) {
-      EmitStreams(name, {*script.ref}, /*is_script=*/true);
+      EmitStreams(name, {*script.ref}, Role::kScript);
     }
   }
 
+  // What a decoded stream is to the scan: a script (kept as text: UTF-16 becomes UTF-8), a file of
+  // its own (an attachment, an XFA form), or a content stream (page content, fonts, object streams).
+  enum class Role { kScript, kFile, kContent };
+
   // Decodes `parts` (streams, in order) into one layer, never past what the sink allows.
-  void EmitStreams(const std::string& name, const std::vector<Ref>& parts, bool is_script) {
+  void EmitStreams(const std::string& name, const std::vector<Ref>& parts, Role role) {
     std::vector<Object> streams;
     uint64_t stored = 0;
     uint64_t declared = 0;
@@ -396,9 +454,11 @@ class ObjectWalker {
       bytes.reserve(*size);
       if (!Decode(streams, *size, *size, bytes)) return;
     }
-    if (is_script) Utf16ScriptToUtf8(bytes);
+    if (role == Role::kScript) Utf16ScriptToUtf8(bytes);
     if (IsObjectStream(streams)) NoteEscapedNames(bytes, parts.front());
-    Add(name, std::move(bytes));
+    ChildTraits traits;
+    if (role == Role::kContent) traits.kind = LayerKind::kContentStream;
+    Admitted(sink_.Add(name, std::move(bytes), traits));
   }
 
   // A refusal is already a finding (the sink records which limit); the walk goes on.
@@ -426,8 +486,15 @@ class ObjectWalker {
     uint64_t produced = 0;
     unsigned char chunk[kDecodeChunk];
     for (const Object& object : streams) {
-      Stream& stream = *object.getStream();
       const uint64_t stream_start = produced;
+      if (const std::optional<std::span<const uint8_t>> deflated = PlainFlateBytes(object)) {
+        const InflateOutcome inflated = Inflate(*deflated, limit, keep, produced, out, [this] { return ShouldStop(); });
+        if (inflated == InflateOutcome::kStopped) return std::nullopt;
+        if (inflated != InflateOutcome::kCorrupt) continue;
+        // Poppler's decoder keeps what it can of a damaged stream: it decides what such a stream holds.
+        produced = stream_start;
+      }
+      Stream& stream = *object.getStream();
       stream.reset();
       bool ended = false;
       while (produced < limit) {
@@ -453,6 +520,34 @@ class ObjectWalker {
     return produced;
   }
 
+  // The compressed bytes of a stream zlib can inflate exactly as Poppler's decoder would, much
+  // faster: an unencrypted stream with the one filter FlateDecode and no predictor. nullopt for any
+  // other stream, which Poppler decodes.
+  std::optional<std::span<const uint8_t>> PlainFlateBytes(const Object& object) const {
+    if (xref_.isEncrypted()) return std::nullopt;
+    Dict& dict = *object.streamGetDict();
+    const Object filter = dict.lookup("Filter");
+    const Object& only_filter = filter.isArray() && filter.arrayGetLength() == 1 ? filter.arrayGetNF(0) : filter;
+    if (!only_filter.isName("FlateDecode") && !only_filter.isName("Fl")) return std::nullopt;
+    Object parameters = dict.lookup("DecodeParms");
+    if (parameters.isNull()) parameters = dict.lookup("DP");
+    if (parameters.isArray() && parameters.arrayGetLength() == 1) parameters = parameters.arrayGet(0);
+    if (parameters.isDict()) {
+      const Object predictor = parameters.dictLookup("Predictor");
+      if (!predictor.isNull() && !(predictor.isInt() && predictor.getInt() <= 1)) return std::nullopt;
+    } else if (!parameters.isNull()) {
+      return std::nullopt;
+    }
+    BaseStream* base = object.getStream()->getBaseStream();
+    const Goffset start = base->getStart();
+    const Goffset length = base->getLength();
+    if (start < 0 || length < 0 || static_cast<uint64_t>(start) > document_.size() ||
+        static_cast<uint64_t>(length) > document_.size() - static_cast<uint64_t>(start)) {
+      return std::nullopt;
+    }
+    return document_.subspan(static_cast<size_t>(start), static_cast<size_t>(length));
+  }
+
   // In a file whose cross-reference table was rebuilt, Poppler ends every stream at its
   // `endstream` keyword, so an unfiltered stream also gets the end-of-line before it: an attachment
   // would no longer match its hash. Drops what lies past /Length when that is only white space.
@@ -471,6 +566,7 @@ class ObjectWalker {
   }
 
   XRef& xref_;
+  std::span<const uint8_t> document_;  // the bytes the document was opened from
   ChildSink& sink_;
   HeuristicTally& tally_;
   WalkOutcome outcome_;
@@ -482,12 +578,13 @@ class ObjectWalker {
   std::set<Ref> claimed_;     // streams that get a named layer of their own
   std::set<Ref> embedded_files_;
   std::set<std::string> script_texts_;
+  std::unordered_map<int, PackedObject> packed_;  // by number, while every object is read
 };
 
 }  // namespace
 
-WalkOutcome WalkDocument(XRef& xref, ChildSink& sink, HeuristicTally& tally) {
-  return ObjectWalker(xref, sink, tally).Run();
+WalkOutcome WalkDocument(XRef& xref, std::span<const uint8_t> document, ChildSink& sink, HeuristicTally& tally) {
+  return ObjectWalker(xref, document, sink, tally).Run();
 }
 
 }  // namespace tollgate::pdf

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 
 #include "heuristics.h"
 #include "tollgate/unpacker.h"
@@ -27,6 +29,7 @@ inline constexpr size_t kMaxPdfObjects = 1'000'000;
 //   xfa/<n>.xml            each XFA form, its packets joined
 //   objects/<num>.<gen>    every other stream, decoded, except images and cross-reference streams
 // Image streams are never decoded: their codecs have a CVE history and their output holds no text.
-WalkOutcome WalkDocument(XRef& xref, ChildSink& sink, HeuristicTally& tally);
+// `document` holds the bytes the document was opened from.
+WalkOutcome WalkDocument(XRef& xref, std::span<const uint8_t> document, ChildSink& sink, HeuristicTally& tally);
 
 }  // namespace tollgate::pdf

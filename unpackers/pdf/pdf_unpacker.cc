@@ -98,7 +98,7 @@ Status UnpackDocument(const ScanObject& parent, ChildSink& sink) {
                                                        : fmt::format("opened with password {}", accepted_password))));
   }
 
-  const pdf::WalkOutcome outcome = pdf::WalkDocument(xref, sink, tally);
+  const pdf::WalkOutcome outcome = pdf::WalkDocument(xref, parent.bytes, sink, tally);
   // Checked after the walk: Poppler may also rebuild the table when a fetched entry is wrong.
   if (document->xref_reconstructed()) {
     sink.Report(InfoFinding(parent.path, "Tollgate.PDF.XrefReconstructed",
@@ -118,7 +118,7 @@ Status UnpackDocument(const ScanObject& parent, ChildSink& sink) {
 class PdfUnpacker final : public Unpacker {
  public:
   std::string_view Name() const override { return "pdf"; }
-  bool Accepts(const FileType& type) const override { return type.mime == "application/pdf"; }
+  bool Accepts(const ScanObject& object) const override { return object.type.mime == "application/pdf"; }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
     try {

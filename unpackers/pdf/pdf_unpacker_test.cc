@@ -16,11 +16,28 @@
 namespace tollgate::testing {
 namespace {
 
-constexpr char kProbeRules[] = R"(
-rule Probe_Layer { meta: severity = "info" condition: true }
-rule Probe_Alert { meta: severity = "info" strings: $a = "app.alert('Tollgate" condition: $a }
-rule Probe_Eicar { meta: severity = "info" strings: $a = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!" condition: $a }
-rule Probe_Text { meta: severity = "info" strings: $a = "Probe text" condition: $a }
+// Probes that show every layer and what it holds: Hyperscan sees files and content streams alike
+// (YARA only files, where it also sees an empty layer). The policy makes them informational.
+constexpr char kProbeLayerRule[] = R"(rule Probe_Layer { meta: severity = "info" condition: true })";
+constexpr char kProbePatterns[] = R"(Probe_Layer low /^./s
+Probe_Alert low /app\.alert\('Tollgate/
+Probe_Eicar low /EICAR-STANDARD-ANTIVIRUS-TEST-FILE!/
+Probe_Text low /Probe text/
+)";
+constexpr char kProbePolicy[] = R"(name = "probes"
+[severity]
+high = "malicious"
+medium = "suspicious"
+low = "suspicious"
+info = "clean"
+[action]
+clean = "allow"
+suspicious = "block"
+malicious = "block"
+incomplete = "block"
+[[override]]
+rule = "Probe_*"
+verdict = "clean"
 )";
 constexpr char kUserPassword[] = "tollgate-corpus";  // corpus/pdf_samples.py USER_PASSWORD
 
@@ -183,8 +200,9 @@ class PdfUnpackerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     probe_bundle_ = std::make_unique<TempDir>();
-    MakeBundle(probe_bundle_->path(), {{"yara/probes.yar", kProbeRules}});
-    probe_scanner_ = ScannerWith(probe_bundle_->path().string(), {});
+    MakeBundle(probe_bundle_->path() / "rules", {{"yara/probes.yar", kProbeLayerRule}, {"hyperscan/probes.pat", kProbePatterns}});
+    WriteFile(probe_bundle_->path() / "policy.toml", kProbePolicy);
+    probe_scanner_ = ProbeScanner({});
     default_scanner_ = ScannerWith("", {});
   }
   static void TearDownTestSuite() {
@@ -193,10 +211,18 @@ class PdfUnpackerTest : public ::testing::Test {
     probe_bundle_.reset();
   }
 
-  static std::unique_ptr<Scanner> ScannerWith(const std::string& rules_dir, std::vector<std::string> passwords) {
+  // The probes, with these passwords.
+  static std::unique_ptr<Scanner> ProbeScanner(std::vector<std::string> passwords) {
+    return ScannerWith((probe_bundle_->path() / "rules").string(), std::move(passwords),
+                       (probe_bundle_->path() / "policy.toml").string());
+  }
+
+  static std::unique_ptr<Scanner> ScannerWith(const std::string& rules_dir, std::vector<std::string> passwords,
+                                              const std::string& policy_file = "") {
     ScannerOptions options;
     options.rules_dir = rules_dir;
     options.passwords = std::move(passwords);
+    options.policy_file = policy_file;
     return MakeScanner(options);
   }
 
@@ -295,9 +321,7 @@ TEST_F(PdfUnpackerTest, UserPasswordWithoutThePasswordIsIncompleteEncrypted) {
 }
 
 TEST_F(PdfUnpackerTest, UserPasswordWithWrongPasswordsRecordsEachAttempt) {
-  TempDir bundle;
-  MakeBundle(bundle.path(), {{"yara/probes.yar", kProbeRules}});
-  auto scanner = ScannerWith(bundle.path().string(), {"wrong", "also wrong"});
+  auto scanner = ProbeScanner({"wrong", "also wrong"});
   const Result r = Summarize(scanner->Scan("user_password.pdf", Bytes(ReadFile(kPdfCorpus / "user_password.pdf"))));
   EXPECT_EQ(r.pdf, (Strings{"Tollgate.Decrypt.Attempt info user_password.pdf",
                             "Tollgate.Decrypt.Attempt info user_password.pdf",
@@ -308,9 +332,7 @@ TEST_F(PdfUnpackerTest, UserPasswordWithWrongPasswordsRecordsEachAttempt) {
 }
 
 TEST_F(PdfUnpackerTest, UserPasswordWithTheRightPasswordIsDecryptedAndScanned) {
-  TempDir bundle;
-  MakeBundle(bundle.path(), {{"yara/probes.yar", kProbeRules}});
-  auto probe = ScannerWith(bundle.path().string(), {"wrong", kUserPassword});
+  auto probe = ProbeScanner({"wrong", kUserPassword});
   const std::string bytes = ReadFile(kPdfCorpus / "user_password.pdf");
   const Result r = Summarize(probe->Scan("user_password.pdf", Bytes(bytes)));
   EXPECT_EQ(

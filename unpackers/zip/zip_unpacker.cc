@@ -1,6 +1,7 @@
 // ZIP containers (plain zip, jar, OOXML and OpenDocument packages) through libzip, from memory.
 #include <zip.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,15 @@ struct ZipFileCloser {
 };
 using ZipArchive = std::unique_ptr<zip_t, ZipDiscarder>;
 using ZipFile = std::unique_ptr<zip_file_t, ZipFileCloser>;
+
+// An OpenDocument package's own parts (its text, styles, metadata, settings, manifest) are its
+// content streams (LayerKind); pictures, embedded objects and macros (Basic/, Scripts/) are files.
+bool IsOpenDocumentContent(std::string_view package_mime, std::string_view name) {
+  static constexpr std::string_view kContent[] = {"content.xml",           "styles.xml",         "meta.xml", "settings.xml",
+                                                  "META-INF/manifest.xml", "manifest.rdf", "mimetype"};
+  return package_mime.starts_with("application/vnd.oasis.opendocument.") &&
+         std::find(std::begin(kContent), std::end(kContent), name) != std::end(kContent);
+}
 
 bool IsZipMime(std::string_view mime) {
   return mime == "application/zip" || mime == "application/java-archive" ||
@@ -80,7 +90,7 @@ bool ReadEncryptedEntry(zip_t* archive, zip_uint64_t index, uint64_t cap, const 
 class ZipUnpacker final : public Unpacker {
  public:
   std::string_view Name() const override { return "zip"; }
-  bool Accepts(const FileType& type) const override { return IsZipMime(type.mime); }
+  bool Accepts(const ScanObject& object) const override { return IsZipMime(object.type.mime); }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
     const zip::StructureProblem problem = zip::CheckZipStructure(parent.bytes);
@@ -119,8 +129,10 @@ class ZipUnpacker final : public Unpacker {
           continue;
         }
       }
+      ChildTraits traits;
+      if (IsOpenDocumentContent(parent.type.mime, name)) traits.kind = LayerKind::kContentStream;
       // A refusal here is recorded by the sink; the next entry may still fit.
-      (void)sink.Add(name, std::move(bytes));
+      (void)sink.Add(name, std::move(bytes), traits);
     }
     return Status::Ok();
   }

@@ -104,8 +104,12 @@ struct Layer {
 // concurrent scans on the shared engine never share state.
 class ScanState {
  public:
-  ScanState(const ScanObject& object, const ScanContext& ctx, FindingSink& out)
-      : object_(object), ctx_(ctx), out_(out) {
+  // A probing scan only finds out whether anything happens: the first layer libclamav would extract
+  // ends it (nothing is handed on), and matches go to `out` like any other.
+  enum class Mode { kScan, kProbe };
+
+  ScanState(const ScanObject& object, const ScanContext& ctx, FindingSink& out, Mode mode = Mode::kScan)
+      : object_(object), ctx_(ctx), out_(out), mode_(mode) {
     layers_.push_back(Layer{std::string(object.path.leaf()), object.bytes.size(), std::nullopt, object.path});
   }
 
@@ -122,6 +126,10 @@ class ScanState {
       if (recursion_level == 0) {  // the object itself, which the pipeline already scans
         layers_.front().fd = fd;
         return CL_CLEAN;
+      }
+      if (mode_ == Mode::kProbe) {
+        found_layer_ = true;
+        return CL_BREAK;
       }
       if (file_buffer == nullptr && file_size > 0) {
         error_ = Internal("libclamav gave no bytes for a layer of " + object_.path.ToString());
@@ -157,6 +165,9 @@ class ScanState {
       if (error_.ok()) error_ = StatusForException();
     }
   }
+
+  // Whether a probing scan came upon a layer it would have extracted.
+  bool found_layer() const { return found_layer_; }
 
   // What went wrong in the callbacks, if anything; OK otherwise.
   Status CallbackStatus() const {
@@ -218,6 +229,8 @@ class ScanState {
   const ScanObject& object_;
   const ScanContext& ctx_;
   FindingSink& out_;
+  Mode mode_;
+  bool found_layer_ = false;
   std::vector<Layer> layers_;  // indexed by recursion level; [0] is the object itself
   std::set<std::pair<std::string, std::string>> reported_;                   // (rule, object) already added
   std::set<std::pair<std::string, std::array<unsigned char, 32>>> visited_;  // (path, SHA-256) handed on
@@ -246,24 +259,73 @@ class ClamavDetector final : public Detector {
   Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const override {
     try {
       ScanState state(object, ctx, out);
-      FmapPtr map(cl_fmap_open_memory(object.bytes.data(), object.bytes.size()));
-      if (map == nullptr) {
-        return ResourceExhausted("cl_fmap_open_memory failed for " + object.path.ToString());
+      return Run(object, state);
+    } catch (...) {
+      return StatusForException();
+    }
+  }
+
+  // The streams joined take one libclamav call, which almost always finds nothing: then that was
+  // all. Anything else (a match, a layer libclamav would extract, an error) and each stream is
+  // scanned on its own, so every finding names its stream, and layers libclamav extracts get their
+  // exact paths; a signature that matched only the streams together names the container. Both
+  // scans use ContentScanOptions.
+  // Signatures bound to a whole file (hashes, offsets from its start) apply to the streams joined,
+  // not to each: content streams get body signatures (see LayerKind).
+  bool ScansContent(LayerKind) const override { return true; }
+  Status ScanContent(const ContentBatch& batch, const ScanContext& ctx, FindingSink& out) const override {
+    try {
+      const ScanObject joined{batch.container, {}, batch.bytes, batch.container_depth + 1, {}, batch.kind};
+      CollectedFindings probe_findings;
+      ScanState probe(joined, ctx, probe_findings, ScanState::Mode::kProbe);
+      const Status probed = Run(joined, probe);
+      if (probed.ok() && !probe.found_layer() && probe_findings.findings.empty()) return Status::Ok();
+      if (probed.code() == StatusCode::kDeadlineExceeded) return probed;
+
+      CollectedFindings stream_findings;
+      for (const ScanObject& stream : batch.streams) {
+        ScanState state(stream, ctx, stream_findings);
+        TOLLGATE_RETURN_IF_ERROR(Run(stream, state));
       }
-      cl_scan_options options = clamav::ScanOptionsFor(object.unpacked_by);
-      const std::string file_name(object.path.leaf());
-      const char* virus_name = nullptr;
-      unsigned long scanned = 0;
-      const cl_error_t result = cl_scanmap_callback(map.get(), file_name.c_str(), &virus_name, &scanned,
-                                                    engine_.get(), &options, &state);
-      TOLLGATE_RETURN_IF_ERROR(state.CallbackStatus());
-      return clamav::StatusForScanResult(result, object.path.ToString());
+      std::set<std::string> rules_in_streams;
+      for (Finding& finding : stream_findings.findings) {
+        rules_in_streams.insert(finding.rule);
+        out.Add(std::move(finding));
+      }
+      for (Finding& finding : probe_findings.findings) {
+        if (rules_in_streams.contains(finding.rule)) continue;
+        finding.object = batch.container.ToString();
+        finding.detail = "matched the container's content streams together, not one of them";
+        out.Add(std::move(finding));
+      }
+      return Status::Ok();
     } catch (...) {
       return StatusForException();
     }
   }
 
  private:
+  // Findings kept back until the scan knows what to do with them.
+  class CollectedFindings final : public FindingSink {
+   public:
+    void Add(Finding finding) override { findings.push_back(std::move(finding)); }
+    std::vector<Finding> findings;
+  };
+
+  Status Run(const ScanObject& object, ScanState& state) const {
+    FmapPtr map(cl_fmap_open_memory(object.bytes.data(), object.bytes.size()));
+    if (map == nullptr) return ResourceExhausted("cl_fmap_open_memory failed for " + object.path.ToString());
+    cl_scan_options options =
+        object.kind == LayerKind::kFile ? clamav::ScanOptionsFor(object.unpacked_by) : clamav::ContentScanOptions();
+    const std::string file_name(object.path.leaf());
+    const char* virus_name = nullptr;
+    unsigned long scanned = 0;
+    const cl_error_t result =
+        cl_scanmap_callback(map.get(), file_name.c_str(), &virus_name, &scanned, engine_.get(), &options, &state);
+    TOLLGATE_RETURN_IF_ERROR(state.CallbackStatus());
+    return clamav::StatusForScanResult(result, object.path.ToString());
+  }
+
   EnginePtr engine_;
   size_t rule_count_;
 };

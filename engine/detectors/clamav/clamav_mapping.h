@@ -30,8 +30,13 @@ Status StatusForScanResult(cl_error_t result, std::string_view object);
 // libclamav's temporary file (which would make paths differ between identical scans).
 std::string LayerName(const char* file_name, std::string_view type);
 
-// The options for scanning a layer that Tollgate's unpacker `unpacked_by` (empty: none) already
-// unpacks: every libclamav parser except the ones that unpacker replaces.
+// The options for scanning a file-like layer that Tollgate's unpacker `unpacked_by` (empty: none)
+// already unpacks: every libclamav parser except the ones that unpacker replaces.
 cl_scan_options ScanOptionsFor(std::string_view unpacked_by);
+// The options for content streams (LayerKind): body signatures, and the parsers of formats that
+// may hide inside a stream (archives, executables, documents), but not libclamav's text parsers
+// (HTML, mail, XML documents), which would read page content or document XML as a web page or a
+// message (and cost more than everything else libclamav does on content).
+cl_scan_options ContentScanOptions();
 
 }  // namespace tollgate::clamav

@@ -13,6 +13,8 @@ constexpr uint32_t kAllParsers =
     CL_SCAN_PARSE_XMLDOCS | CL_SCAN_PARSE_MAIL | CL_SCAN_PARSE_OLE2 | CL_SCAN_PARSE_HTML | CL_SCAN_PARSE_PE |
     CL_SCAN_PARSE_ONENOTE | CL_SCAN_PARSE_IMAGE | CL_SCAN_PARSE_IMAGE_FUZZY_HASH;
 
+constexpr uint32_t kTextParsers = CL_SCAN_PARSE_HTML | CL_SCAN_PARSE_MAIL | CL_SCAN_PARSE_XMLDOCS;
+
 struct ReplacedParser {
   std::string_view unpacker;  // Unpacker::Name() of Tollgate's unpacker
   uint32_t parse_bits;        // the libclamav parser family it replaces
@@ -32,12 +34,18 @@ constexpr std::array kReplacedParsers = {
 }  // namespace
 
 cl_scan_options ScanOptionsFor(std::string_view unpacked_by) {
-  cl_scan_options options{};
-  options.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
+  cl_scan_options options = ContentScanOptions();
   options.parse = kAllParsers;
   for (const ReplacedParser& replaced : kReplacedParsers) {
     if (replaced.unpacker == unpacked_by) options.parse &= ~replaced.parse_bits;
   }
+  return options;
+}
+
+cl_scan_options ContentScanOptions() {
+  cl_scan_options options{};
+  options.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
+  options.parse = kAllParsers & ~kTextParsers;
   options.heuristic =
       CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_EXCEEDS_MAX;
   options.mail = 0;

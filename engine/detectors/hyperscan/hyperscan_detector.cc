@@ -133,6 +133,14 @@ class HyperscanDetector final : public Detector {
   std::string_view Name() const override { return kEngineName; }
   size_t RuleCount() const override { return patterns_.size(); }
 
+  // Content streams are scanned one by one: Hyperscan's cost per call is negligible, and a match
+  // then never spans two streams and always names its own.
+  bool ScansContent(LayerKind) const override { return true; }
+  Status ScanContent(const ContentBatch& batch, const ScanContext& ctx, FindingSink& out) const override {
+    for (const ScanObject& stream : batch.streams) TOLLGATE_RETURN_IF_ERROR(Scan(stream, ctx, out));
+    return Status::Ok();
+  }
+
   // Block mode offers no way to interrupt a scan between matches, so the deadline is checked at
   // each match; Hyperscan scans in linear time and the pipeline caps layer sizes, which bounds the rest.
   Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const override {

@@ -1,7 +1,7 @@
-// The macro detector: VBA heuristics (vba_heuristics.h) on every layer that holds VBA source, either
-// as text (Tollgate's OLE2 unpacker decompresses every module) or compressed in a module stream
-// (what libclamav hands on from the documents it unpacks itself, such as RTF objects; see
-// module_stream.h). It has no rules to load; its findings name the engine "tollgate".
+// The macro detector: VBA heuristics (vba_heuristics.h) on every file-like layer that holds VBA
+// source, either as text (Tollgate's OLE2 unpacker decompresses every module) or compressed in a
+// module stream (what libclamav hands on from the documents it unpacks itself, such as RTF objects;
+// see module_stream.h). It has no rules to load; its findings name the engine "tollgate".
 //
 // In an upload, modules are judged by project (vba_heuristics.h ProjectFindings): each layer's
 // assessment waits in the upload's state until every layer was scanned. The modules of one project
@@ -64,11 +64,13 @@ class MacroDetector final : public Detector {
 
   Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const override {
     try {
-      macro::VbaAssessment assessment = macro::AssessVba(object.bytes);
-      if (!assessment.is_vba) {
-        if (auto source = macro::CompressedModuleSource(object.bytes, kMaxModuleSource)) {
-          assessment = macro::AssessVba(*source);
-        }
+      // VBA source is text; a binary layer can only hold it compressed, in a module stream. Reading
+      // every binary layer as source would cost more than the rest of this detector's work.
+      macro::VbaAssessment assessment;
+      if (object.type.mime.starts_with("text/")) {
+        assessment = macro::AssessVba(object.bytes);
+      } else if (auto source = macro::CompressedModuleSource(object.bytes, kMaxModuleSource)) {
+        assessment = macro::AssessVba(*source);
       }
       auto finding = macro::MacroFinding(assessment, object.path.ToString());
       if (!finding) return Status::Ok();

@@ -64,14 +64,15 @@ std::string MacroDetail(const std::vector<Finding>& findings) {
 
 // Follows an upload through Tollgate's own unpackers the way the pipeline does (OOXML packages and
 // compound files, recognised by their signatures here instead of libmagic) and runs the macro
-// detector on every layer. Returns the unpackers' and the detector's findings.
+// detector on every file-like layer, with the type its unpacker gave it (content streams are not
+// its business). Returns the unpackers' and the detector's findings.
 class MiniPipeline {
  public:
   // Sorted and without repeats, as the pipeline reports them.
   std::vector<Finding> Scan(const std::string& name, const std::vector<uint8_t>& bytes) {
     CollectingSink out;
     const std::unique_ptr<UploadState> state = detector_->NewUploadState();
-    Visit(ObjectPath(name), bytes, state.get(), out);
+    Visit(ObjectPath(name), {}, bytes, state.get(), out);
     detector_->FinishUpload(*state, out);
     auto key = [](const Finding& f) { return std::tie(f.object, f.engine, f.rule, f.detail); };
     std::sort(out.findings.begin(), out.findings.end(),
@@ -81,8 +82,9 @@ class MiniPipeline {
   }
 
  private:
-  void Visit(const ObjectPath& path, const std::vector<uint8_t>& bytes, UploadState* state, CollectingSink& out) {
-    const ScanObject object{path, {}, bytes, static_cast<uint32_t>(path.depth()), {}};
+  void Visit(const ObjectPath& path, const FileType& type, const std::vector<uint8_t>& bytes, UploadState* state,
+             CollectingSink& out) {
+    const ScanObject object{path, type, bytes, static_cast<uint32_t>(path.depth()), {}};
     ASSERT_TRUE(detector_->Scan(object, ScanContext(ScanContext::Clock::time_point::max(), nullptr, state), out).ok());
     const std::string_view start(reinterpret_cast<const char*>(bytes.data()), std::min<size_t>(bytes.size(), 4));
     const Unpacker* unpacker = start == "PK\x03\x04"         ? ooxml_.get()
@@ -92,7 +94,9 @@ class MiniPipeline {
     RecordingChildSink children{path};
     ASSERT_TRUE(unpacker->Unpack(object, children).ok());
     for (Finding& finding : children.findings) out.Add(std::move(finding));
-    for (const auto& child : children.children) Visit(path.Child(child.name), child.bytes, state, out);
+    for (const auto& child : children.children) {
+      if (child.traits.kind == LayerKind::kFile) Visit(path.Child(child.name), child.traits.type, child.bytes, state, out);
+    }
   }
 
   std::unique_ptr<Detector> detector_ = MakeDetector(MakeDetectorFactory_macro());
@@ -151,7 +155,7 @@ TEST(MacroDetector, ALoneLayerOutsideAnUploadIsJudgedByItself) {
   const std::vector<uint8_t> bytes(source.begin(), source.end());
   CollectingSink out;
   ASSERT_TRUE(detector
-                  ->Scan(ScanObject{ObjectPath("Tools.bas"), {}, bytes, 0, {}},
+                  ->Scan(ScanObject{ObjectPath("Tools.bas"), {"text/plain", ""}, bytes, 0, {}},
                          ScanContext(ScanContext::Clock::time_point::max(), nullptr), out)
                   .ok());
   EXPECT_EQ(Summaries(out.findings), std::vector<std::string>{"Tollgate.VBA.DangerousCall medium Tools.bas"});

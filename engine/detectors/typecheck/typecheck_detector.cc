@@ -100,14 +100,6 @@ Finding Heuristic(std::string rule, Severity severity, const ScanObject& object,
   return finding;
 }
 
-// A PDF's internal streams (the PDF unpacker's "objects/N.G" layers: page content, fonts, forms) are
-// drawing operators and data, not files anyone runs: code printed on a page (a Python manual's
-// listings) makes libmagic's keyword heuristics call the stream a script. Binary executables are
-// still reported there, and attachments ("attachments/...") are files like any other.
-bool IsScriptInDocumentStream(const ScanObject& object, std::string_view executable) {
-  return object.type.mime.starts_with("text/") && !executable.empty() && object.path.leaf().starts_with("objects/");
-}
-
 class TypeCheckDetector final : public Detector {
  public:
   std::string_view Name() const override { return "typecheck"; }
@@ -116,8 +108,7 @@ class TypeCheckDetector final : public Detector {
   Status Scan(const ScanObject& object, const ScanContext&, FindingSink& out) const override {
     const std::string_view name = FileName(object.path.leaf());
     const std::vector<std::string> extensions = Extensions(name);
-    std::string_view executable = ExecutableKind(object.type.mime);
-    if (IsScriptInDocumentStream(object, executable)) executable = {};
+    const std::string_view executable = ExecutableKind(object.type.mime);
     if (!extensions.empty()) {
       const std::string& last = extensions.back();
       if (const ExtensionRule* rule = RuleFor(last); rule && !MimeMatches(*rule, object.type.mime)) {

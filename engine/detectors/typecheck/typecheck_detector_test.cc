@@ -60,10 +60,9 @@ TEST(TypeCheck, ExecutablesAndScriptsAnywhere) {
   EXPECT_EQ(Check("x.mach", "application/x-mach-binary"), Rules{"Tollgate.Type.Executable Mach-O executable"});
 }
 
-// Code printed in a PDF page stream is not a script file; a binary in any stream, or a script
-// attached to the PDF, still is.
-TEST(TypeCheck, ScriptTextInsideAPdfStreamIsNotAnExecutable) {
-  EXPECT_EQ(Check("objects/588.0", "text/x-script.python"), Rules{});
+// A PDF's page streams never come here (they are content streams, see LayerKind); a binary stored as
+// a stream is a file, and so is a script attached to the PDF.
+TEST(TypeCheck, ExecutablesInsideAPdfAreExecutables) {
   EXPECT_EQ(Check("objects/12.0", "application/x-dosexec"), Rules{"Tollgate.Type.Executable DOS/PE executable"});
   EXPECT_EQ(Check("attachments/setup.py", "text/x-script.python"), Rules{"Tollgate.Type.Executable Python script"});
 }

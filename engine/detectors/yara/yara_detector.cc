@@ -91,7 +91,19 @@ struct ScanState {
   std::string object_name;
   FindingSink& sink;
   Status failure;  // why the callback stopped the scan
+  // Set when the scanned bytes are a batch of content streams: each match names the stream its
+  // earliest string match lies in, with the offset inside that stream.
+  const ContentBatch* batch = nullptr;
 };
+
+// The stream of `batch` that holds byte `offset` of the batch (streams lie back to back).
+const ScanObject* StreamAt(const ContentBatch& batch, uint64_t offset) {
+  const auto after = std::upper_bound(batch.streams.begin(), batch.streams.end(), offset,
+                                      [&](uint64_t value, const ScanObject& stream) {
+                                        return value < static_cast<uint64_t>(stream.bytes.data() - batch.bytes.data());
+                                      });
+  return after == batch.streams.begin() ? nullptr : &*std::prev(after);
+}
 
 // Called by libyara (C): must not throw.
 int OnScanMessage(YR_SCAN_CONTEXT* context, int message, void* message_data, void* user_data) noexcept {
@@ -99,7 +111,7 @@ int OnScanMessage(YR_SCAN_CONTEXT* context, int message, void* message_data, voi
   auto& state = *static_cast<ScanState*>(user_data);
   const auto* rule = static_cast<const YR_RULE*>(message_data);
   try {
-    state.sink.Add(Finding{
+    Finding finding{
         .engine = "yara",
         .rule = rule->identifier,
         .severity = RuleSeverity(rule),
@@ -108,7 +120,14 @@ int OnScanMessage(YR_SCAN_CONTEXT* context, int message, void* message_data, voi
         .offset = EarliestMatchOffset(rule, *context),
         .reason = "",
         .detail = RuleDescription(rule),
-    });
+    };
+    if (state.batch != nullptr && finding.offset) {
+      if (const ScanObject* stream = StreamAt(*state.batch, *finding.offset)) {
+        finding.object = stream->path.ToString();
+        *finding.offset -= static_cast<uint64_t>(stream->bytes.data() - state.batch->bytes.data());
+      }
+    }
+    state.sink.Add(std::move(finding));
     return CALLBACK_CONTINUE;
   } catch (const std::bad_alloc&) {
     state.failure = ResourceExhausted("yara: out of memory while reporting a match");
@@ -125,6 +144,25 @@ int TimeoutSeconds(ScanContext::Clock::time_point deadline) {
   const auto remaining =
       std::chrono::duration_cast<std::chrono::seconds>(deadline - ScanContext::Clock::now()).count();
   return static_cast<int>(std::clamp<int64_t>(remaining, 1, INT_MAX));
+}
+
+Status ScanWith(YR_SCANNER* scanner, const ScanObject& object, const ScanContext& ctx, ScanState& state) {
+  try {
+    for (const ExternalVariable& external : ExternalVariablesFor(object)) {
+      TOLLGATE_RETURN_IF_ERROR(ToStatus(yr_scanner_define_string_variable(scanner, external.name, external.value.c_str()),
+                                        "yr_scanner_define_string_variable"));
+    }
+    yr_scanner_set_timeout(scanner, TimeoutSeconds(ctx.deadline()));
+    yr_scanner_set_callback(scanner, OnScanMessage, &state);
+    // An empty span may have a null data pointer; libyara's modules get the block pointer as is.
+    static constexpr uint8_t kNoBytes[1] = {};
+    const uint8_t* data = object.bytes.empty() ? kNoBytes : object.bytes.data();
+    const int code = yr_scanner_scan_mem(scanner, data, object.bytes.size());
+    if (!state.failure.ok()) return state.failure;
+    return ToStatus(code, "yr_scanner_scan_mem");
+  } catch (const std::bad_alloc&) {
+    return ResourceExhausted("yara: out of memory");
+  }
 }
 
 }  // namespace
@@ -156,26 +194,20 @@ StatusOr<YR_SCANNER*> YaraDetector::ThreadScanner() const {
 
 Status YaraDetector::Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const {
   if (RuleCount() == 0) return Status::Ok();
-  try {
-    StatusOr<YR_SCANNER*> scanner = ThreadScanner();
-    if (!scanner.ok()) return scanner.status();
-    for (const ExternalVariable& external : ExternalVariablesFor(object)) {
-      TOLLGATE_RETURN_IF_ERROR(
-          ToStatus(yr_scanner_define_string_variable(*scanner, external.name, external.value.c_str()),
-                   "yr_scanner_define_string_variable"));
-    }
-    yr_scanner_set_timeout(*scanner, TimeoutSeconds(ctx.deadline()));
-    ScanState state{object.path.ToString(), out, Status::Ok()};
-    yr_scanner_set_callback(*scanner, OnScanMessage, &state);
-    // An empty span may have a null data pointer; libyara's modules get the block pointer as is.
-    static constexpr uint8_t kNoBytes[1] = {};
-    const uint8_t* data = object.bytes.empty() ? kNoBytes : object.bytes.data();
-    const int code = yr_scanner_scan_mem(*scanner, data, object.bytes.size());
-    if (!state.failure.ok()) return state.failure;
-    return ToStatus(code, "yr_scanner_scan_mem");
-  } catch (const std::bad_alloc&) {
-    return ResourceExhausted("yara: out of memory");
-  }
+  ScanState state{object.path.ToString(), out, Status::Ok()};
+  StatusOr<YR_SCANNER*> scanner = ThreadScanner();
+  if (!scanner.ok()) return scanner.status();
+  return ScanWith(*scanner, object, ctx, state);
+}
+
+Status YaraDetector::ScanContent(const ContentBatch& batch, const ScanContext& ctx, FindingSink& out) const {
+  if (RuleCount() == 0) return Status::Ok();
+  ScanState state{batch.container.ToString(), out, Status::Ok(), &batch};
+  StatusOr<YR_SCANNER*> scanner = ThreadScanner();
+  if (!scanner.ok()) return scanner.status();
+  return ScanWith(*scanner,
+                  ScanObject{batch.container, {}, batch.bytes, batch.container_depth + 1, {}, batch.kind},
+                  ctx, state);
 }
 
 }  // namespace tollgate::yara

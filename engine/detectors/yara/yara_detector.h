@@ -34,6 +34,12 @@ class YaraDetector final : public Detector {
   // DeadlineExceeded when the scan ran past ctx.deadline() (libyara counts whole seconds, at least
   // one); Internal naming the yara error code for other failures of libyara.
   Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const override;
+  // Package parts (LayerKind::kPackagePart: rules are written for Office relationship parts), not
+  // other content streams: rules are written for files.
+  bool ScansContent(LayerKind kind) const override { return kind == LayerKind::kPackagePart; }
+  // A batch of package parts in one scan, as one block of bytes; a match names the part of its
+  // earliest string match.
+  Status ScanContent(const ContentBatch& batch, const ScanContext& ctx, FindingSink& out) const override;
 
   // Compiler warnings ("file:line: message"), e.g. strings that may slow down scanning.
   const std::vector<std::string>& compile_warnings() const { return compile_warnings_; }

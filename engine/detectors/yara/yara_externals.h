@@ -2,6 +2,8 @@
 // for one layer.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,8 +21,9 @@ struct ExternalVariable {
 // gives every variable the value "", which is how the compiler declares them.
 std::vector<ExternalVariable> ExternalVariablesFor(const ScanObject& object);
 
-// THOR's short upper-case name for a type libmagic reported ("EXE", "DOCX", "PHP"); "" when THOR
-// has no name for it.
-std::string_view ThorFileType(const FileType& type);
+// THOR's short upper-case name for a layer's type ("EXE", "DOCX", "PHP"); "" when THOR has no name
+// for it. From libmagic's MIME type and, where a layer has one (the root), its description; the
+// types THOR names by what libmagic only describes are also told from the first bytes.
+std::string_view ThorFileType(const FileType& type, std::span<const uint8_t> bytes = {});
 
 }  // namespace tollgate::yara

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,13 +63,34 @@ class ScanContext {
   UploadState* upload_state_;
 };
 
+// Content streams of one container, all of one kind (LayerKind::kContentStream or kPackagePart),
+// handed to a detector together so that an engine whose every call has a fixed cost pays it once for
+// many streams. `bytes` holds the streams back to back; each of `streams` views its own part of
+// `bytes`. A batch is a few MiB at most.
+struct ContentBatch {
+  ObjectPath container;  // the layer the streams came from
+  uint32_t container_depth = 0;
+  LayerKind kind = LayerKind::kContentStream;
+  std::span<const uint8_t> bytes;
+  std::vector<ScanObject> streams;
+};
+
 class Detector {
  public:
   virtual ~Detector() = default;
   virtual std::string_view Name() const = 0;  // "yara"
   // Number of signatures/rules/patterns loaded, for reports.
   virtual size_t RuleCount() const = 0;
+  // Scans one file-like layer (LayerKind::kFile).
   virtual Status Scan(const ScanObject& object, const ScanContext& ctx, FindingSink& out) const = 0;
+  // Whether this detector looks at content streams of `kind` (kContentStream or kPackagePart). The
+  // default: no (YARA rules and type checks are written for files).
+  virtual bool ScansContent(LayerKind /*kind*/) const { return false; }
+  // Scans a batch of content streams of a kind it looks at, naming the stream of each finding (or
+  // the container, for a match that only the streams together make).
+  virtual Status ScanContent(const ContentBatch& /*batch*/, const ScanContext& /*ctx*/, FindingSink& /*out*/) const {
+    return Status::Ok();
+  }
   // For a detector that judges several layers together: a fresh state for each upload, handed to
   // every Scan of that upload through ScanContext::upload_state(). nullptr (the default): none.
   virtual std::unique_ptr<UploadState> NewUploadState() const { return nullptr; }

@@ -20,11 +20,27 @@
 
 namespace tollgate {
 
-// The true type of a layer, from libmagic (never from the claimed name).
+// The true type of a layer, from libmagic or from the unpacker that made it (never from the
+// claimed name). Only the root of an upload gets a description; other layers need the MIME type alone.
 struct FileType {
   std::string mime;         // "application/zip"
   std::string description;  // "Zip archive data, at least v2.0 to extract"
 };
+
+// What a layer is to the scan, which decides the stages it goes through (the pipeline applies it in
+// one place; README "Layers" has the table). Every engine call has a fixed cost whatever the layer's
+// size, so only files pay for every stage one by one.
+//  - kFile: a file of its own (the upload, an archive member, an attachment, an embedded object, a
+//    macro's source). Typed (libmagic unless its unpacker knows the type), unpacked, and scanned by
+//    every detector.
+//  - kContentStream: where a format keeps its content (a PDF's page content, fonts and object
+//    streams, an OLE2 document's streams). Patterns hide there, but nobody opens one as a file: it is
+//    neither typed nor unpacked, and goes, with the other content of its container in one batch, to
+//    the detectors that look at content (Detector::ScanContent: Hyperscan, ClamAV body signatures).
+//  - kPackagePart: a content stream that is also a member of a document package (an OOXML XML part):
+//    people unzip these and write YARA rules for them, so YARA scans them too, a batch in one call.
+// A content stream or part that starts like a file (an executable, an archive, a document) is a file.
+enum class LayerKind { kFile, kContentStream, kPackagePart };
 
 // One layer of an upload. `bytes` is a view: whoever created the object keeps the memory alive for
 // as long as the object is being scanned.
@@ -36,6 +52,15 @@ struct ScanObject {
   // Name of Tollgate's own unpacker that unpacks this layer, empty if none. A detector that also
   // unpacks (libclamav) leaves such a format to Tollgate so every byte is decompressed once.
   std::string_view unpacked_by;
+  LayerKind kind = LayerKind::kFile;
+};
+
+// What an unpacker knows about a child beyond its name and bytes.
+struct ChildTraits {
+  LayerKind kind = LayerKind::kFile;
+  // The child's type when the unpacker knows it (a VBA module's source, an XML part): libmagic is
+  // not asked. Empty mime: unknown.
+  FileType type;
 };
 
 class ChildSink {
@@ -47,7 +72,9 @@ class ChildSink {
   // (already recorded as a finding: the unpacker skips the child, or stops on max_files/total).
   virtual StatusOr<uint64_t> Admit(std::string_view name, uint64_t declared_size, uint64_t stored_size) = 0;
   // Hands over an admitted child's bytes. Non-OK when a limit was hit while inflating.
-  virtual Status Add(std::string_view name, std::vector<uint8_t> bytes) = 0;
+  virtual Status Add(std::string_view name, std::vector<uint8_t> bytes, const ChildTraits& traits) = 0;
+  // A child that is a file of its own, of a type libmagic tells.
+  Status Add(std::string_view name, std::vector<uint8_t> bytes) { return Add(name, std::move(bytes), ChildTraits{}); }
   // Records a structural finding (engine "tollgate" and `object` = the parent's path unless set).
   virtual void Report(Finding finding) = 0;
   // Passwords the user offered for encrypted content (--password), to try in order. An unpacker
@@ -63,7 +90,9 @@ class Unpacker {
  public:
   virtual ~Unpacker() = default;
   virtual std::string_view Name() const = 0;  // "zip"
-  virtual bool Accepts(const FileType& type) const = 0;
+  // Whether this unpacker reads `object` (a file-like layer, typed): by its type, or by its bytes
+  // where a format is known by content.
+  virtual bool Accepts(const ScanObject& object) const = 0;
   virtual Status Unpack(const ScanObject& parent, ChildSink& sink) const = 0;
 };
 

@@ -16,6 +16,7 @@ class RecordingChildSink final : public ChildSink {
   struct Child {
     std::string name;
     std::vector<uint8_t> bytes;
+    ChildTraits traits;
   };
 
   explicit RecordingChildSink(ObjectPath parent, uint64_t cap = 64ull << 20) : parent_(std::move(parent)), cap_(cap) {}
@@ -23,11 +24,12 @@ class RecordingChildSink final : public ChildSink {
   StatusOr<uint64_t> Admit(std::string_view /*name*/, uint64_t /*declared*/, uint64_t /*stored*/) override {
     return cap_;
   }
-  Status Add(std::string_view name, std::vector<uint8_t> bytes) override {
+  Status Add(std::string_view name, std::vector<uint8_t> bytes, const ChildTraits& traits) override {
     if (bytes.size() > cap_) return ResourceExhausted("child over the test cap");
-    children.push_back({std::string(name), std::move(bytes)});
+    children.push_back({std::string(name), std::move(bytes), traits});
     return Status::Ok();
   }
+  using ChildSink::Add;
   void Report(Finding finding) override {
     if (finding.engine.empty()) finding.engine = "tollgate";
     if (finding.object.empty()) finding.object = parent_.ToString();
