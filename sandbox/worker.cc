@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <tbb/global_control.h>
+#include <tbb/info.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -234,9 +235,9 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0) Fail("open /dev/null");
   if (close_range(kJobSocketFd + 1, ~0u, 0) != 0) Fail("close_range");
-  // A scan's layers run in parallel, as in process: a worker has as many threads as the machine has
-  // cores (started by TBB when first needed, after confinement; seccomp allows threads).
-  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  // A scan's layers run in parallel, as in process: a worker has as many threads as it may use cores
+  // (its CPU affinity; started by TBB when first needed, after confinement; seccomp allows threads).
+  const unsigned threads = static_cast<unsigned>(std::max(1, tbb::info::default_concurrency()));
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, threads);
   // A first scan loads what engines set up lazily (libmagic's database file, per-thread scratch)
   // while files may still be opened.

@@ -128,22 +128,22 @@ struct WorkerPool::Worker {
 
 Status PrepareSandbox() { return StartForkServer(); }
 
-WorkerPool::WorkerPool(std::unique_ptr<Scanner> scanner, const WorkerPoolOptions& options)
-    : scanner_(std::move(scanner)), options_(options) {}
+WorkerPool::WorkerPool(std::shared_ptr<const ScannerSetup> setup, const WorkerPoolOptions& options)
+    : setup_(std::move(setup)), options_(options) {}
 
 WorkerPool::~WorkerPool() {
   std::lock_guard lock(mutex_);
   idle_.clear();
 }
 
-StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(std::unique_ptr<Scanner> scanner,
+StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(std::shared_ptr<const ScannerSetup> setup,
                                                         const WorkerPoolOptions& options) {
   if (options.workers == 0 || options.jobs_per_worker == 0) return InvalidArgument("a worker pool needs workers and jobs");
-  std::unique_ptr<WorkerPool> pool(new WorkerPool(std::move(scanner), options));
+  std::unique_ptr<WorkerPool> pool(new WorkerPool(std::move(setup), options));
   const uint64_t scan_seconds = static_cast<uint64_t>(
-      std::chrono::ceil<std::chrono::seconds>(pool->scanner_->limits().max_scan_time).count());
+      std::chrono::ceil<std::chrono::seconds>(pool->setup_->limits().max_scan_time).count());
   const WorkerLimits limits{options.memory_limit_bytes, (scan_seconds + 1) * options.jobs_per_worker};
-  auto zygote = Zygote::Start(pool->scanner_->options(), limits);
+  auto zygote = Zygote::Start(pool->setup_->options(), limits);
   if (!zygote.ok()) return zygote.status();
   pool->zygote_ = std::move(*zygote);
   // All forked first, so they warm up side by side.
@@ -242,6 +242,8 @@ void WorkerPool::Log(const std::string& message) const {
   }
 }
 
+const std::vector<EngineInfo>& WorkerPool::engines() const { return zygote_->engines(); }
+
 std::vector<pid_t> WorkerPool::WorkerPids() const {
   std::lock_guard lock(mutex_);
   return live_;
@@ -254,13 +256,14 @@ uint64_t WorkerPool::WorkersStarted() const {
 
 StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uint8_t> bytes,
                                       Clock::time_point deadline) const {
-  const Clock::time_point scan_deadline = std::min(deadline, Clock::now() + scanner_->limits().max_scan_time);
+  const Clock::time_point started = Clock::now();
+  const Clock::time_point scan_deadline = std::min(deadline, started + setup_->limits().max_scan_time);
   const Clock::time_point kill_at = scan_deadline + options_.kill_grace;
   std::string failed_layer;  // the layer a failed worker was parsing, when known
   auto unscanned = [&](std::string_view reason, std::string detail) {
     Finding why = IncompleteFinding("tollgate", reason, ObjectPath(), std::move(detail));
     if (!failed_layer.empty()) why.object = failed_layer;
-    return scanner_->Unscanned(name, bytes, std::move(why));
+    return setup_->Unscanned(name, bytes, std::move(why));
   };
   auto upload = SealedCopy(bytes);
   if (!upload.ok()) return upload.status();
@@ -310,6 +313,10 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
     auto report = ReportFromJson(nlohmann::json::parse(reply, nullptr, false));
     if (report.ok()) {
       Release(std::move(worker), true);
+      // What the sandbox added: the sealed copy, the trip to the worker and back, the report's JSON.
+      const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+      report->stages.push_back({"sandbox", std::max(elapsed - report->duration, std::chrono::microseconds(0)), 1,
+                                bytes.size()});
       return report;
     }
   }

@@ -88,7 +88,7 @@ void Reply(int channel, const nlohmann::json& answer) {
     limits = worker_limits;
     auto created = Scanner::Create(options);
     if (!created.ok()) {
-      Reply(channel, {{"error", created.status().ToString()}});
+      Reply(channel, {{"error", created.status().message()}, {"code", static_cast<int>(created.status().code())}});
       _exit(kExitSetupFailed);
     }
     scanner = std::move(*created);
@@ -97,7 +97,9 @@ void Reply(int channel, const nlohmann::json& answer) {
     _exit(kExitSetupFailed);
   }
   const pid_t self = getpid();
-  Reply(channel, {{"pid", self}});
+  nlohmann::json engines = nlohmann::json::array();
+  for (const EngineInfo& engine : scanner->engines()) engines.push_back({engine.name, engine.rule_count});
+  Reply(channel, {{"pid", self}, {"engines", std::move(engines)}});
   std::string payload;
   for (UniqueFd fd; ReceiveFrame(channel, payload, fd);) {
     const nlohmann::json order = nlohmann::json::parse(payload, nullptr, false);
@@ -187,8 +189,16 @@ StatusOr<std::unique_ptr<Zygote>> Zygote::Start(const ScannerOptions& options, c
   }
   theirs.reset();
   std::unique_ptr<Zygote> zygote(new Zygote(std::move(ours)));
-  auto pid = zygote->Ask("", -1, "pid");
-  if (!pid.ok()) return Unavailable("the sandbox could not build the rules for its workers: " + pid.status().message());
+  auto built = zygote->Call("", -1);
+  if (!built.ok()) return built.status();
+  try {
+    const nlohmann::json reply = nlohmann::json::parse(*built);
+    for (const nlohmann::json& engine : reply.at("engines")) {
+      zygote->engines_.push_back({engine.at(0).get<std::string>(), engine.at(1).get<size_t>()});
+    }
+  } catch (const nlohmann::json::exception& error) {
+    return Internal(std::string("unexpected answer from the sandbox's zygote: ") + error.what());
+  }
   return zygote;
 }
 
@@ -204,18 +214,31 @@ StatusOr<int> Zygote::Reap(pid_t pid) {
   return static_cast<int>(*status);
 }
 
-// Sends `request` (none if empty: the zygote's first answer comes unasked) and reads the number
-// under `answer` in the reply.
-StatusOr<int64_t> Zygote::Ask(const std::string& request, int fd, const char* answer) {
+StatusOr<std::string> Zygote::Call(const std::string& request, int fd) {
   std::lock_guard lock(mutex_);
   if (!request.empty() && !SendFrame(channel_.get(), request, fd)) return Unavailable("the sandbox's zygote has exited");
   std::string payload;
   UniqueFd unexpected;
   if (!ReceiveFrame(channel_.get(), payload, unexpected)) return Unavailable("the sandbox's zygote exited");
   const nlohmann::json reply = nlohmann::json::parse(payload, nullptr, false);
+  if (reply.is_object() && reply.contains("error") && reply["error"].is_string()) {
+    // A Scanner that could not be built says why with its own code (rules that do not compile are
+    // the caller's error, not the sandbox's).
+    const auto code = reply.contains("code") && reply["code"].is_number_integer()
+                          ? static_cast<StatusCode>(reply["code"].get<int>())
+                          : StatusCode::kUnavailable;
+    return Status(code == StatusCode::kOk ? StatusCode::kUnavailable : code, reply["error"].get<std::string>());
+  }
+  return payload;
+}
+
+// The number under `answer` in the zygote's reply to `request`.
+StatusOr<int64_t> Zygote::Ask(const std::string& request, int fd, const char* answer) {
+  auto payload = Call(request, fd);
+  if (!payload.ok()) return payload.status();
+  const nlohmann::json reply = nlohmann::json::parse(*payload, nullptr, false);
   if (reply.is_object() && reply.contains(answer) && reply[answer].is_number_integer()) return reply[answer].get<int64_t>();
-  if (reply.is_object() && reply.contains("error") && reply["error"].is_string()) return Unavailable(reply["error"].get<std::string>());
-  return Internal("unexpected answer from the sandbox's zygote: " + payload);
+  return Internal("unexpected answer from the sandbox's zygote: " + *payload);
 }
 
 }  // namespace tollgate::sandbox

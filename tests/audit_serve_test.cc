@@ -213,7 +213,7 @@ TEST_F(AuditServeTest, AVerdictTheLogCannotHoldIsNotReturned) {
   options.audit = log->get();
   auto server = service::ScanServer::Start(options);
   ASSERT_TRUE(server.ok()) << server.status().ToString();
-  auto scanner = Scanner::Create({});
+  auto scanner = Scanner::Create(ScannerOptions{});
   ASSERT_TRUE(scanner.ok()) << scanner.status().ToString();
   (*server)->SetScanner(std::move(*scanner), {});
   auto client = Connect((*server)->port());

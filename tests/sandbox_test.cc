@@ -71,7 +71,7 @@ class WorkerPoolTest : public ::testing::Test {
     options.memory_limit_bytes = 256ull << 20;
     options.jobs_per_worker = 1000;
     options.kill_grace = std::chrono::milliseconds(500);
-    auto pool = WorkerPool::Start(MakeScanner(FastOptions()), options);
+    auto pool = WorkerPool::Start(*ScannerSetup::Create(FastOptions()), options);
     ASSERT_TRUE(pool.ok()) << pool.status().ToString();
     pool_ = pool->release();
     reference_ = MakeScanner(FastOptions()).release();
@@ -106,6 +106,16 @@ class WorkerPoolTest : public ::testing::Test {
 
 WorkerPool* WorkerPoolTest::pool_ = nullptr;
 Scanner* WorkerPoolTest::reference_ = nullptr;
+
+TEST_F(WorkerPoolTest, TheZygoteCompiledTheRulesAndReportsTheirEngines) {
+  const std::vector<EngineInfo>& engines = pool_->engines();
+  ASSERT_EQ(engines.size(), reference_->engines().size());
+  for (size_t i = 0; i < engines.size(); ++i) {
+    EXPECT_EQ(engines[i].name, reference_->engines()[i].name);
+    EXPECT_EQ(engines[i].rule_count, reference_->engines()[i].rule_count) << engines[i].name;
+  }
+  EXPECT_EQ(pool_->setup().rules_version(), reference_->setup().rules_version());
+}
 
 TEST_F(WorkerPoolTest, ScansLikeTheScannerInProcess) {
   ExpectSameAsInProcess("notes.txt", "just a note\n");
@@ -176,7 +186,7 @@ TEST(WorkerPoolRecycling, ReplacesAWorkerAfterItsJobs) {
   WorkerPoolOptions options;
   options.workers = 1;
   options.jobs_per_worker = 2;
-  auto pool = WorkerPool::Start(MakeScanner(FastOptions()), options);
+  auto pool = WorkerPool::Start(*ScannerSetup::Create(FastOptions()), options);
   ASSERT_TRUE(pool.ok()) << pool.status().ToString();
   const pid_t first = (*pool)->WorkerPids().at(0);
   for (int i = 0; i < 5; ++i) {
@@ -192,7 +202,7 @@ TEST(WorkerPoolDeadline, ACallersDeadlineKillsAHungParser) {
   WorkerPoolOptions options;
   options.workers = 1;
   options.kill_grace = std::chrono::milliseconds(200);
-  auto pool = WorkerPool::Start(MakeScanner(ScannerOptions{}), options);
+  auto pool = WorkerPool::Start(*ScannerSetup::Create(ScannerOptions{}), options);
   ASSERT_TRUE(pool.ok()) << pool.status().ToString();
   const auto started = std::chrono::steady_clock::now();
   auto report = (*pool)->Scan("hang.txt", Bytes("TOLLGATE-FAULT:loop"), started + std::chrono::milliseconds(500));

@@ -76,7 +76,7 @@ class ServiceTest : public ::testing::Test {
   }
 
   void Serve() {
-    auto scanner = Scanner::Create({});
+    auto scanner = Scanner::Create(ScannerOptions{});
     ASSERT_TRUE(scanner.ok()) << scanner.status().ToString();
     server_->SetScanner(std::move(*scanner), 0.25s);
   }
@@ -182,9 +182,9 @@ TEST_F(ServiceTest, CorpusVerdictsOverScanAndScanStreamMatchTheExpectationsAndTh
       EXPECT_EQ(remote.size, content.size()) << sample;
       EXPECT_EQ(remote.type.mime, report.type.mime) << sample;
       EXPECT_EQ(remote.layers, report.layers) << sample;
-      EXPECT_EQ(remote.rules_version, local->rules_version());
+      EXPECT_EQ(remote.rules_version, local->setup().rules_version());
       EXPECT_EQ(response->filename(), name);
-      EXPECT_EQ(response->policy(), local->policy_name());
+      EXPECT_EQ(response->policy(), local->setup().policy_name());
       EXPECT_EQ(static_cast<size_t>(response->engines_size()), local->engines().size());
       EXPECT_GE(response->timings().server_micros(), response->timings().scan_micros());
     }
@@ -546,7 +546,7 @@ TEST_F(ServiceTest, MetricsEndpointServesPrometheusText) {
     EXPECT_NE(http.find(line + "\n"), std::string::npos) << line << "\n" << http;
   }
   auto scanner = MakeScanner({});
-  EXPECT_NE(http.find("tollgate_rules_info{version=\"" + scanner->rules_version() + "\"} 1\n"), std::string::npos);
+  EXPECT_NE(http.find("tollgate_rules_info{version=\"" + scanner->setup().rules_version() + "\"} 1\n"), std::string::npos);
   EXPECT_EQ(http.find("Tollgate_EICAR"), std::string::npos) << "signature names are never labels";
   EXPECT_TRUE(HttpGet(server_->metrics_port(), "/other").starts_with("HTTP/1.1 404"));
 }

@@ -1,11 +1,14 @@
 #include "tollgate/scanner.h"
 
+#include <fmt/format.h>
 #include <tbb/parallel_for.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include "pipeline.h"
@@ -15,10 +18,73 @@
 
 namespace tollgate {
 
-struct Scanner::Impl {
+struct ScannerSetup::Impl {
   ScannerOptions options;
   std::unique_ptr<Policy> loaded_policy;
   const Policy* policy = &DefaultPolicy();
+  RuleFiles rule_files;
+  std::string fingerprint;
+};
+
+namespace {
+
+// What ScannerSetup::fingerprint covers, each value length-prefixed so that no two setups run
+// together into the same bytes. `policy_text` is the policy file's content ("" for the built-in one).
+std::string Fingerprint(const ScannerOptions& options, const std::string& rules_version, const std::string& policy_text) {
+  Sha256 hash;
+  const auto add = [&hash](std::string_view label, std::string_view value) {
+    hash.Update(fmt::format("{}:{}:", label, value.size()));
+    hash.Update(value);
+  };
+  add("tollgate", TOLLGATE_VERSION);
+  add("rules", rules_version);
+  add("policy", policy_text);
+  for (const std::string& password : options.passwords) add("password", password);
+  const ScanLimits& limits = options.limits;
+  add("limits", fmt::format("{} {} {} {} {} {} {}", limits.max_depth, limits.max_files, limits.max_layer_bytes,
+                            limits.max_total_bytes, limits.max_expansion_ratio, limits.ratio_exempt_bytes,
+                            limits.max_scan_time.count()));
+  return hash.HexDigest();
+}
+
+}  // namespace
+
+ScannerSetup::ScannerSetup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ScannerSetup::~ScannerSetup() = default;
+
+StatusOr<std::shared_ptr<const ScannerSetup>> ScannerSetup::Create(const ScannerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (!options.policy_file.empty()) {
+    auto policy = LoadPolicyFile(options.policy_file);
+    if (!policy.ok()) return policy.status();
+    impl->loaded_policy = std::move(*policy);
+    impl->policy = impl->loaded_policy.get();
+  }
+  std::vector<std::string> engine_names;
+  for (const DetectorFactory& factory : DetectorFactories()) engine_names.emplace_back(factory.name);
+  const std::string bundle = options.rules_dir.empty() ? TOLLGATE_DEFAULT_RULES_DIR : options.rules_dir;
+  auto files = ResolveRuleFiles(bundle, options.extra_rule_files, engine_names);
+  if (!files.ok()) return files.status();
+  impl->rule_files = std::move(*files);
+  std::string policy_text;
+  if (!options.policy_file.empty()) {
+    std::ifstream in(options.policy_file, std::ios::binary);
+    policy_text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  impl->fingerprint = Fingerprint(options, impl->rule_files.version, policy_text);
+  return std::shared_ptr<const ScannerSetup>(new ScannerSetup(std::move(impl)));
+}
+
+const ScannerOptions& ScannerSetup::options() const { return impl_->options; }
+const ScanLimits& ScannerSetup::limits() const { return impl_->options.limits; }
+const std::string& ScannerSetup::rules_version() const { return impl_->rule_files.version; }
+const Policy& ScannerSetup::policy() const { return *impl_->policy; }
+std::string_view ScannerSetup::policy_name() const { return impl_->policy->name(); }
+const std::string& ScannerSetup::fingerprint() const { return impl_->fingerprint; }
+
+struct Scanner::Impl {
+  std::shared_ptr<const ScannerSetup> setup;
   RuleSet rules;
   std::vector<std::unique_ptr<Unpacker>> unpackers;
   std::unique_ptr<FileTyper> typer;
@@ -61,28 +127,24 @@ std::string BaseName(std::string_view name) {
 }  // namespace
 
 StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const ScannerOptions& options) {
+  auto setup = ScannerSetup::Create(options);
+  if (!setup.ok()) return setup.status();
+  return Create(std::move(*setup));
+}
+
+StatusOr<std::unique_ptr<Scanner>> Scanner::Create(std::shared_ptr<const ScannerSetup> setup) {
   auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  if (!options.policy_file.empty()) {
-    auto policy = LoadPolicyFile(options.policy_file);
-    if (!policy.ok()) return policy.status();
-    impl->loaded_policy = std::move(*policy);
-    impl->policy = impl->loaded_policy.get();
-  }
-  std::vector<std::string> engine_names;
-  for (const DetectorFactory& factory : DetectorFactories()) engine_names.emplace_back(factory.name);
-  const std::string bundle = options.rules_dir.empty() ? TOLLGATE_DEFAULT_RULES_DIR : options.rules_dir;
-  auto files = ResolveRuleFiles(bundle, options.extra_rule_files, engine_names);
-  if (!files.ok()) return files.status();
-  auto rules = BuildRuleSet(*files, options.limits, options.compiled_cache_dir);
+  impl->setup = std::move(setup);
+  const ScannerSetup& configured = *impl->setup;
+  auto rules = BuildRuleSet(configured.impl_->rule_files, configured.limits(), configured.options().compiled_cache_dir);
   if (!rules.ok()) return rules.status();
   impl->rules = std::move(*rules);
   auto typer = FileTyper::Create();
   if (!typer.ok()) return typer.status();
   impl->typer = std::move(*typer);
   impl->unpackers = MakeUnpackers();
-  impl->pipeline = std::make_unique<Pipeline>(impl->rules, impl->unpackers, *impl->typer, impl->options.limits,
-                                              impl->options.passwords);
+  impl->pipeline = std::make_unique<Pipeline>(impl->rules, impl->unpackers, *impl->typer, configured.limits(),
+                                              configured.options().passwords);
   return std::unique_ptr<Scanner>(new Scanner(std::move(impl)));
 }
 
@@ -92,12 +154,12 @@ ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes) 
 
 ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes,
                          std::chrono::steady_clock::time_point deadline) const {
-  return impl_->pipeline->Run(BaseName(name), bytes, *impl_->policy, deadline, nullptr);
+  return impl_->pipeline->Run(BaseName(name), bytes, impl_->setup->policy(), deadline, nullptr);
 }
 
 ScanReport Scanner::Scan(std::string_view name, std::span<const uint8_t> bytes,
                          std::chrono::steady_clock::time_point deadline, const LayerObserver& entering) const {
-  return impl_->pipeline->Run(BaseName(name), bytes, *impl_->policy, deadline, &entering);
+  return impl_->pipeline->Run(BaseName(name), bytes, impl_->setup->policy(), deadline, &entering);
 }
 
 namespace {
@@ -136,7 +198,8 @@ void FixTruncated(const std::string& path, size_t read, uint64_t cap, ScanReport
 class InProcess final : public ScanRunner {
  public:
   explicit InProcess(std::unique_ptr<Scanner> scanner) : scanner_(std::move(scanner)) {}
-  const Scanner& scanner() const override { return *scanner_; }
+  const ScannerSetup& setup() const override { return scanner_->setup(); }
+  const std::vector<EngineInfo>& engines() const override { return scanner_->engines(); }
   StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
                            std::chrono::steady_clock::time_point deadline) const override {
     return scanner_->Scan(name, bytes, deadline);
@@ -149,7 +212,7 @@ class InProcess final : public ScanRunner {
 }  // namespace
 
 StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
-  const uint64_t cap = impl_->options.limits.max_layer_bytes + 1;
+  const uint64_t cap = impl_->setup->limits().max_layer_bytes + 1;
   auto bytes = ReadCapped(path, cap);
   if (!bytes.ok()) return bytes.status();
   ScanReport report = Scan(path, *bytes);
@@ -158,7 +221,7 @@ StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
 }
 
 StatusOr<ScanReport> ScanRunner::RunFile(const std::string& path) const {
-  const uint64_t cap = scanner().limits().max_layer_bytes + 1;
+  const uint64_t cap = setup().limits().max_layer_bytes + 1;
   auto bytes = ReadCapped(path, cap);
   if (!bytes.ok()) return bytes.status();
   auto report = Run(path, *bytes, std::chrono::steady_clock::time_point::max());
@@ -170,25 +233,22 @@ std::unique_ptr<ScanRunner> InProcessRunner(std::unique_ptr<Scanner> scanner) {
   return std::make_unique<InProcess>(std::move(scanner));
 }
 
-ScanReport Scanner::Unscanned(std::string_view name, std::span<const uint8_t> bytes, Finding why) const {
+ScanReport ScannerSetup::Unscanned(std::string_view name, std::span<const uint8_t> bytes, Finding why) const {
   ScanReport report;
   report.name = BaseName(name);
   report.sha256 = Sha256Hex(bytes);
   report.size = bytes.size();
-  report.rules_version = impl_->rules.version;
+  report.rules_version = rules_version();
   if (why.object.empty()) why.object = report.name;
   report.findings.push_back(std::move(why));
-  const Decision decision = impl_->policy->Decide(report.findings);
+  const Decision decision = policy().Decide(report.findings);
   report.verdict = decision.verdict;
   report.action = decision.action;
   report.deciding = decision.deciding;
   return report;
 }
 
-const std::string& Scanner::rules_version() const { return impl_->rules.version; }
+const ScannerSetup& Scanner::setup() const { return *impl_->setup; }
 const std::vector<EngineInfo>& Scanner::engines() const { return impl_->rules.engines; }
-std::string_view Scanner::policy_name() const { return impl_->policy->name(); }
-const ScannerOptions& Scanner::options() const { return impl_->options; }
-const ScanLimits& Scanner::limits() const { return impl_->options.limits; }
 
 }  // namespace tollgate

@@ -6,12 +6,19 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <condition_variable>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "store.h"
 
@@ -19,21 +26,83 @@ namespace tollgate::rules {
 namespace fs = std::filesystem;
 namespace {
 
-uint64_t StatusField(std::string_view name) {
-  std::ifstream in("/proc/self/status");
+// "Pss:   1234 kB" of /proc/<pid>/smaps_rollup, in bytes; 0 for a process that is gone.
+uint64_t ProportionalSetSize(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
   for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(name) && line.size() > name.size() && line[name.size()] == ':') {
-      return std::stoull(line.substr(name.size() + 1)) * 1024;  // "VmRSS:   1234 kB"
-    }
+    if (line.starts_with("Pss:")) return std::stoull(line.substr(4)) * 1024;
   }
   return 0;
 }
 
+// The parent of `pid` from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces).
+pid_t ParentOf(const fs::path& stat_file) {
+  std::ifstream in(stat_file);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const size_t end_of_comm = text.rfind(')');
+  if (end_of_comm == std::string::npos) return -1;
+  std::istringstream fields(text.substr(end_of_comm + 1));
+  char state = 0;
+  pid_t parent = -1;
+  fields >> state >> parent;
+  return parent;
+}
+
+// Samples ServiceMemory() every few milliseconds while it lives: the peak of a build that happens
+// in another process (a sandbox zygote) too.
+class MemorySampler {
+ public:
+  MemorySampler() : peak_(ServiceMemory()), thread_([this] { Sample(); }) {}
+  ~MemorySampler() { Stop(); }
+  uint64_t Stop() {
+    if (thread_.joinable()) {
+      {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+      }
+      changed_.notify_all();
+      thread_.join();
+      peak_ = std::max(peak_, ServiceMemory());
+    }
+    return peak_;
+  }
+
+ private:
+  void Sample() {
+    std::unique_lock lock(mutex_);
+    while (!changed_.wait_for(lock, std::chrono::milliseconds(5), [this] { return stop_; })) {
+      peak_ = std::max(peak_, ServiceMemory());
+    }
+  }
+
+  uint64_t peak_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
-uint64_t CurrentRss() { return StatusField("VmRSS"); }
-uint64_t PeakRss() { return StatusField("VmHWM"); }
-void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+uint64_t ServiceMemory() {
+  std::map<pid_t, std::vector<pid_t>> children;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    children[ParentOf(entry.path() / "stat")].push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  uint64_t total = 0;
+  std::vector<pid_t> pending = {getpid()};
+  while (!pending.empty()) {
+    const pid_t pid = pending.back();
+    pending.pop_back();
+    total += ProportionalSetSize(pid);
+    const auto found = children.find(pid);
+    if (found != children.end()) pending.insert(pending.end(), found->second.begin(), found->second.end());
+  }
+  return total;
+}
 
 struct RulesReloader::Impl {
   fs::path store;
@@ -57,26 +126,26 @@ struct RulesReloader::Impl {
     [[maybe_unused]] const ssize_t n = ::write(wake_fd, &one, sizeof one);
   }
 
-  // Builds `bundle`, measuring the peak RSS on the way.
-  StatusOr<std::unique_ptr<Scanner>> Build(const fs::path& bundle, ReloadStats& stats) {
-    // Memory freed by the previous Scanner is returned to the system, so RSS is what is in use.
+  // Builds `bundle`, measuring the service's peak memory on the way.
+  StatusOr<std::unique_ptr<ScanRunner>> Build(const fs::path& bundle, ReloadStats& stats) {
+    // Memory freed by the previous rules is returned to the system, so what is measured is in use.
     malloc_trim(0);
     stats.bundle = bundle;
-    stats.rss_before = CurrentRss();
-    ResetPeakRss();
+    stats.rss_before = ServiceMemory();
     ScannerOptions next = options;
     next.rules_dir = bundle.string();
     next.compiled_cache_dir = CompiledDirOf(store, bundle).string();
+    MemorySampler sampler;
     const auto started = std::chrono::steady_clock::now();
-    auto scanner = Scanner::Create(next);
+    auto runner = reload.hooks.build(next);
     stats.load_time = std::chrono::steady_clock::now() - started;
-    stats.peak_rss = PeakRss();
+    stats.peak_rss = sampler.Stop();
     // The compiler's temporaries are gone once the build is done.
     malloc_trim(0);
-    if (!scanner.ok()) return scanner.status();
+    if (!runner.ok()) return runner.status();
     last_build_cost = stats.peak_rss > stats.rss_before ? stats.peak_rss - stats.rss_before : 0;
-    stats.rules_version = (*scanner)->rules_version();
-    return scanner;
+    stats.rules_version = (*runner)->setup().rules_version();
+    return runner;
   }
 
   bool ShouldDrain() const {
@@ -86,7 +155,7 @@ struct RulesReloader::Impl {
       case ReloadMode::kAuto: break;
     }
     malloc_trim(0);
-    const double now = static_cast<double>(CurrentRss());
+    const double now = static_cast<double>(ServiceMemory());
     return now + static_cast<double>(last_build_cost) > reload.memory_budget * now;
   }
 
@@ -100,16 +169,16 @@ struct RulesReloader::Impl {
     ReloadStats stats;
     stats.drained = reload.hooks.drain && ShouldDrain();
     if (stats.drained) reload.hooks.drain();
-    auto scanner = Build(*active, stats);
-    if (!scanner.ok()) {
-      reload.hooks.failed(*active, scanner.status());
+    auto runner = Build(*active, stats);
+    if (!runner.ok()) {
+      reload.hooks.failed(*active, runner.status());
       if (!stats.drained) return;
       // Nothing serves after a drain: the version that was running comes back.
       ReloadStats again;
       again.drained = true;
-      scanner = Build(loaded, again);
-      if (!scanner.ok()) {
-        reload.hooks.failed(loaded, scanner.status());
+      runner = Build(loaded, again);
+      if (!runner.ok()) {
+        reload.hooks.failed(loaded, runner.status());
         return;
       }
       stats = again;
@@ -117,7 +186,7 @@ struct RulesReloader::Impl {
       loaded = *active;
     }
     if (reload.hooks.built) reload.hooks.built(stats);
-    reload.hooks.install(std::move(*scanner), stats.load_time);
+    reload.hooks.install(std::move(*runner), stats.load_time);
   }
 
   void Run() {
@@ -169,15 +238,15 @@ RulesReloader::~RulesReloader() {
   impl_->thread.join();
 }
 
-StatusOr<std::unique_ptr<Scanner>> RulesReloader::BuildInitial() {
+StatusOr<std::unique_ptr<ScanRunner>> RulesReloader::BuildInitial() {
   auto active = ActiveBundleDir(impl_->store);
   if (!active.ok()) return active.status();
   ReloadStats stats;
-  auto scanner = impl_->Build(*active, stats);
-  if (!scanner.ok()) return scanner.status();
+  auto runner = impl_->Build(*active, stats);
+  if (!runner.ok()) return runner.status();
   impl_->loaded = *active;
   if (impl_->reload.hooks.built) impl_->reload.hooks.built(stats);
-  return scanner;
+  return runner;
 }
 
 Status RulesReloader::Start() {

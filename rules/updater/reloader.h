@@ -1,15 +1,17 @@
 // Hot reload for a long-running scanner (`tollgate serve --rules-store`): follows a rules store's
 // active version. A change is noticed through inotify on the store folder (the `current` link is
-// replaced with rename(2)) or Reload() (SIGHUP); the next Scanner is built on the reloader's own
-// thread and handed over whole, so every verdict comes from exactly one version. A version that does
-// not load is reported and skipped.
+// replaced with rename(2)) or Reload() (SIGHUP); the next runner (ScanRunner: the version's rules
+// compiled in this process or in a sandbox zygote) is built on the reloader's own thread and handed
+// over whole, so every verdict comes from exactly one version. A version that does not load is
+// reported and skipped.
 //
-// Memory: building next to the running Scanner ("overlap") costs the running process its steady
-// state plus one more build, which is about twice the rules. Large rule sets cannot afford that, so
-// the reloader measures what each build costs (the rise of the peak RSS during Scanner::Create) and,
-// when the next build would take the process above `memory_budget` times its current size, it
-// drains first: new scans wait, scans in flight finish, the running Scanner is released, and only
-// then is the next one built (scans wait for the build; none is refused).
+// Memory: building next to the running rules ("overlap") costs the service its steady state plus one
+// more build, which is about twice the rules. Large rule sets cannot afford that, so the reloader
+// measures what each build costs (the rise of the service's memory, ServiceMemory(), at its peak
+// during the build, wherever the rules are compiled) and, when the next build would take the service
+// above `memory_budget` times its current size, it drains first: new scans wait, scans in flight
+// finish, the running runner is released, and only then is the next one built (scans wait for the
+// build; none is refused).
 #pragma once
 
 #include <chrono>
@@ -30,14 +32,17 @@ struct ReloadStats {
   std::string rules_version;
   bool drained = false;
   std::chrono::duration<double> load_time{0};
-  uint64_t rss_before = 0;  // bytes, just before the build (after the drain, if any)
-  uint64_t peak_rss = 0;    // the process's peak during the build
+  uint64_t rss_before = 0;  // ServiceMemory() just before the build (after the drain, if any), bytes
+  uint64_t peak_rss = 0;    // its peak during the build
 };
 
 struct ReloadHooks {
-  // Takes over a Scanner built from the new active version; called on the reloader's thread.
-  std::function<void(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time)> install;
-  // Returns once no scan uses the running Scanner and it is released; scans that arrive meanwhile
+  // Builds the runner of a version from `options` (the server's, with that version's rules_dir and
+  // compiled_cache_dir); called on the reloader's thread.
+  std::function<StatusOr<std::unique_ptr<ScanRunner>>(const ScannerOptions& options)> build;
+  // Takes over a runner of the new active version; called on the reloader's thread.
+  std::function<void(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time)> install;
+  // Returns once no scan uses the running runner and it is released; scans that arrive meanwhile
   // wait for the next install. Without it the reloader always overlaps.
   std::function<void()> drain;
   // A version that did not load (the running one stays, or is rebuilt after a drain).
@@ -60,8 +65,8 @@ class RulesReloader {
   RulesReloader(const RulesReloader&) = delete;
   RulesReloader& operator=(const RulesReloader&) = delete;
 
-  // Builds the Scanner of the store's active version, measuring its cost; call once, before Start().
-  StatusOr<std::unique_ptr<Scanner>> BuildInitial();
+  // Builds the runner of the store's active version, measuring its cost; call once, before Start().
+  StatusOr<std::unique_ptr<ScanRunner>> BuildInitial();
   // Starts watching the store; a version published since BuildInitial() is picked up at once.
   Status Start();
   // Checks the store now, as an inotify event would; returns at once.
@@ -72,9 +77,8 @@ class RulesReloader {
   std::unique_ptr<Impl> impl_;
 };
 
-// The process's resident set size and its peak since the last ResetPeakRss(), in bytes (Linux).
-uint64_t CurrentRss();
-uint64_t PeakRss();
-void ResetPeakRss();
+// The memory the service holds, in bytes: the proportional set size of this process and every
+// process it started (sandbox zygotes and workers), so pages they share count once (Linux).
+uint64_t ServiceMemory();
 
 }  // namespace tollgate::rules

@@ -42,8 +42,14 @@ class ReloaderTest : public ::testing::Test {
     ReloadOptions reload;
     reload.mode = mode;
     reload.memory_budget = budget;
-    reload.hooks.install = [this](std::unique_ptr<Scanner> scanner, std::chrono::duration<double>) {
-      Record("installed " + scanner->rules_version().substr(0, scanner->rules_version().find('+')));
+    reload.hooks.build = [](const ScannerOptions& options) -> StatusOr<std::unique_ptr<ScanRunner>> {
+      auto scanner = Scanner::Create(options);
+      if (!scanner.ok()) return scanner.status();
+      return InProcessRunner(std::move(*scanner));
+    };
+    reload.hooks.install = [this](std::unique_ptr<ScanRunner> runner, std::chrono::duration<double>) {
+      const std::string& version = runner->setup().rules_version();
+      Record("installed " + version.substr(0, version.find('+')));
     };
     reload.hooks.failed = [this](const fs::path& bundle, const Status& error) {
       Record("failed " + bundle.filename().string() + ": " + error.message().substr(0, 6));
@@ -54,7 +60,7 @@ class ReloaderTest : public ::testing::Test {
     auto initial = reloader_->BuildInitial();
     EXPECT_TRUE(initial.ok()) << initial.status().ToString();
     EXPECT_TRUE(reloader_->Start().ok());
-    return initial.ok() ? (*initial)->rules_version() : "";
+    return initial.ok() ? (*initial)->setup().rules_version() : "";
   }
 
   // Waits until `count` events were reported (at most 30 s: compiling under ASan is slow).

@@ -129,7 +129,7 @@ OutcomeOr<UpdateResult> UpdateStore(const UpdateOptions& options) {
   auto start = std::chrono::steady_clock::now();
   auto candidate = Compile(options.scanner, *bundle, store->CompiledDir(manifest->version));
   if (!candidate.ok()) return candidate.outcome();
-  result.rules_version = (*candidate)->rules_version();
+  result.rules_version = (*candidate)->setup().rules_version();
   options.progress(fmt::format("compiled in {:.1f} s: {}", SecondsSince(start), EngineSummary(**candidate)));
   auto passed = RunSelfTest(**candidate, *bundle);
   if (!passed.ok()) return passed.outcome();

@@ -45,6 +45,20 @@ struct EngineInfo {
   size_t rule_count = 0;
 };
 
+// Where one scan's time went, by stage: "typing" (libmagic), "unpack.<unpacker>", "detect.<engine>"
+// (on files), "detect.<engine>.content" (on content streams), "policy", and "sandbox" (handing the
+// upload to a worker and its report back). Time is each stage's own: a layer libclamav hands on
+// while it scans counts for the stages that scan it, not for libclamav. Layers are scanned in
+// parallel, so the stages may add up to more than the duration.
+struct StageTime {
+  std::string stage;
+  std::chrono::microseconds time{0};
+  uint64_t calls = 0;
+  uint64_t bytes = 0;  // bytes handed to the stage
+
+  bool operator==(const StageTime&) const = default;
+};
+
 struct ScanReport {
   std::string name;  // the name the upload claims (base name for files)
   std::string sha256;
@@ -57,13 +71,50 @@ struct ScanReport {
   std::string rules_version;
   uint32_t layers = 0;            // layers scanned, root included
   std::chrono::microseconds duration{0};
+  std::vector<StageTime> stages;  // the stages that ran, in a stable order
+  bool cached = false;            // reused from a VerdictCache, not scanned again
 };
 
 using LayerObserver = std::function<void(const ObjectPath& layer)>;
 
+// A scanner's configuration, resolved without compiling any rule: the options, the rules version (a
+// hash of the rule files' names and contents), the policy. What a process that hands every scan to
+// sandboxed workers keeps, while the workers compile the rules: each version is compiled once.
+// Immutable and thread-safe.
+class ScannerSetup {
+ public:
+  // Reads the rule folder's file list (hashing the files) and the policy file; errors name the file.
+  static StatusOr<std::shared_ptr<const ScannerSetup>> Create(const ScannerOptions& options);
+  ~ScannerSetup();
+  ScannerSetup(const ScannerSetup&) = delete;
+  ScannerSetup& operator=(const ScannerSetup&) = delete;
+
+  const ScannerOptions& options() const;
+  const ScanLimits& limits() const;
+  const std::string& rules_version() const;
+  const Policy& policy() const;
+  std::string_view policy_name() const;
+  // SHA-256 (hex) of everything besides the upload that decides a report: rules version, policy
+  // (its file's content), passwords and limits. Equal fingerprints, equal reports.
+  const std::string& fingerprint() const;
+  // The report of an upload that could not be scanned at all (e.g. its sandboxed worker crashed):
+  // name, size, SHA-256 and rules version as Scan() would give them, `why` as the only finding, and
+  // the verdict and action the policy gives it (an empty `why.object` becomes the root layer's
+  // name). The bytes are hashed, never parsed.
+  ScanReport Unscanned(std::string_view name, std::span<const uint8_t> bytes, Finding why) const;
+
+ private:
+  friend class Scanner;
+  struct Impl;
+  explicit ScannerSetup(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class Scanner {
  public:
+  // Resolves the setup and compiles every engine's rules (seconds for large rule sets).
   static StatusOr<std::unique_ptr<Scanner>> Create(const ScannerOptions& options);
+  static StatusOr<std::unique_ptr<Scanner>> Create(std::shared_ptr<const ScannerSetup> setup);
   ~Scanner();
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;
@@ -78,17 +129,8 @@ class Scanner {
   ScanReport Scan(std::string_view name, std::span<const uint8_t> bytes, std::chrono::steady_clock::time_point deadline,
                   const LayerObserver& entering) const;
   StatusOr<ScanReport> ScanFile(const std::string& path) const;
-  // The report of an upload that could not be scanned at all (e.g. its sandboxed worker crashed):
-  // name, size, SHA-256 and rules version as Scan() would give them, `why` as the only finding, and
-  // the verdict and action the policy gives it (an empty `why.object` becomes the root layer's
-  // name). The bytes are hashed, never parsed.
-  ScanReport Unscanned(std::string_view name, std::span<const uint8_t> bytes, Finding why) const;
 
-  const std::string& rules_version() const;
-  // What it was created from (the sandbox builds the same Scanner again in its zygote).
-  const ScannerOptions& options() const;
-  const ScanLimits& limits() const;
-  std::string_view policy_name() const;
+  const ScannerSetup& setup() const;
   const std::vector<EngineInfo>& engines() const;
 
  private:
@@ -104,8 +146,9 @@ class Scanner {
 class ScanRunner {
  public:
   virtual ~ScanRunner() = default;
-  // The rules, policy and engines the scans use.
-  virtual const Scanner& scanner() const = 0;
+  // The rules version, policy and limits the scans use, and the engines with their rule counts.
+  virtual const ScannerSetup& setup() const = 0;
+  virtual const std::vector<EngineInfo>& engines() const = 0;
   virtual StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
                                    std::chrono::steady_clock::time_point deadline) const = 0;
   // Reads `path` (at most one byte past the layer limit) and runs it; the report names its base name.

@@ -1,8 +1,9 @@
 // WorkerPool: scans uploads in pre-forked, confined worker processes (see sandbox/README.md).
 //
-// Start() has the sandbox's fork server start a zygote for the Scanner's rules, which builds them once
-// more and forks `workers` processes that inherit them copy-on-write (see sandbox/README.md: the
-// server itself never forks a worker). A worker confines itself before it reads any job:
+// Start() has the sandbox's fork server start a zygote for the setup's rules, which compiles them (the
+// only compiled copy: the process holding the pool keeps the setup alone) and forks `workers`
+// processes that inherit them copy-on-write (see sandbox/README.md: the server itself never forks a
+// worker). A worker confines itself before it reads any job:
 // no new privileges, death with its parent, rlimits (address space, CPU, files, processes, cores),
 // Landlock (no file outside the temp folder) and a seccomp allow-list that kills it on any other
 // system call (no socket, no fork, no exec). Each upload travels as a sealed memfd (SCM_RIGHTS) with a
@@ -58,7 +59,7 @@ Status PrepareSandbox();
 
 class WorkerPool final : public ScanRunner {
  public:
-  static StatusOr<std::unique_ptr<WorkerPool>> Start(std::unique_ptr<Scanner> scanner,
+  static StatusOr<std::unique_ptr<WorkerPool>> Start(std::shared_ptr<const ScannerSetup> setup,
                                                      const WorkerPoolOptions& options);
   ~WorkerPool() override;
   WorkerPool(const WorkerPool&) = delete;
@@ -69,7 +70,8 @@ class WorkerPool final : public ScanRunner {
   StatusOr<ScanReport> Scan(std::string_view name, std::span<const uint8_t> bytes,
                             std::chrono::steady_clock::time_point deadline) const;
 
-  const Scanner& scanner() const override { return *scanner_; }
+  const ScannerSetup& setup() const override { return *setup_; }
+  const std::vector<EngineInfo>& engines() const override;
   StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
                            std::chrono::steady_clock::time_point deadline) const override {
     return Scan(name, bytes, deadline);
@@ -82,7 +84,7 @@ class WorkerPool final : public ScanRunner {
 
  private:
   struct Worker;
-  WorkerPool(std::unique_ptr<Scanner> scanner, const WorkerPoolOptions& options);
+  WorkerPool(std::shared_ptr<const ScannerSetup> setup, const WorkerPoolOptions& options);
   // A worker forked by the zygote, not known to be confined yet.
   StatusOr<std::unique_ptr<Worker>> Launch() const;
   Status AwaitReady(Worker& worker) const;
@@ -91,7 +93,7 @@ class WorkerPool final : public ScanRunner {
   void Release(std::unique_ptr<Worker> worker, bool reusable) const;
   void Log(const std::string& message) const;
 
-  std::unique_ptr<Scanner> scanner_;
+  std::shared_ptr<const ScannerSetup> setup_;
   WorkerPoolOptions options_;
   std::unique_ptr<Zygote> zygote_;  // outlives the workers: it reaps them
   mutable std::mutex mutex_;
