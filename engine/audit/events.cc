@@ -42,6 +42,7 @@ Event VerdictEvent(const Caller& caller, std::string_view filename, const ScanRe
   fields["findings"] = report.findings.size();
   fields["policy"] = policy;
   fields["rules_version"] = report.rules_version;
+  fields["cached"] = report.cached;
   return {EventType::kVerdict, std::move(fields), report.action == Action::kBlock};
 }
 

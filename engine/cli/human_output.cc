@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace tollgate::cli {
 
 void PrintReportLine(std::FILE* out, const std::string& path, const ScanReport& report) {
@@ -21,8 +23,26 @@ void PrintReportLine(std::FILE* out, const std::string& path, const ScanReport& 
   }
 }
 
-ScannerIdentity IdentityOf(const Scanner& scanner) {
-  return {scanner.rules_version(), std::string(scanner.policy_name()), scanner.engines()};
+void ScanTotals::Add(const ScanReport& report) {
+  ++files;
+  ++by_verdict[static_cast<int>(report.verdict)];
+  bytes += report.size;
+  layers += report.layers;
+  if (report.action == Action::kBlock) ++blocked;
+  for (const StageTime& stage : report.stages) {
+    auto total = std::find_if(stages.begin(), stages.end(), [&](const StageTime& s) { return s.stage == stage.stage; });
+    if (total == stages.end()) {
+      stages.push_back(stage);
+    } else {
+      total->time += stage.time;
+      total->calls += stage.calls;
+      total->bytes += stage.bytes;
+    }
+  }
+}
+
+ScannerIdentity IdentityOf(const ScanRunner& runner) {
+  return {runner.setup().rules_version(), std::string(runner.setup().policy_name()), runner.engines()};
 }
 
 void PrintSummary(std::FILE* out, const ScannerIdentity& scanner, const ScanTotals& totals) {

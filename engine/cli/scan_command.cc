@@ -86,7 +86,14 @@ class OrderedPrinter {
     if (progress_) fmt::print(stderr, "\r[{}/{}] files scanned", next_, results_.size());
   }
 
+  // Each file's lines are written and flushed at once: a scan that is killed, or read through a
+  // pipe, has reported every file it printed.
   void Print(const FileResult& result) {
+    Write(result);
+    std::fflush(stdout);
+  }
+
+  void Write(const FileResult& result) {
     if (progress_) fmt::print(stderr, "\r\033[K");
     if (!result.report) {
       ++totals.errors;
@@ -98,16 +105,12 @@ class OrderedPrinter {
       return;
     }
     const ScanReport& report = *result.report;
-    ++totals.files;
-    ++totals.by_verdict[static_cast<int>(report.verdict)];
-    totals.bytes += report.size;
-    if (report.action == Action::kBlock) ++totals.blocked;
+    totals.Add(report);
     if (options_.json) {
       fmt::print("{}\n", JsonLine(ReportToJson(report, result.path)));
     } else {
       PrintReportLine(stdout, result.path, report);
     }
-    std::fflush(stdout);
   }
 
   void Finish() {
@@ -141,7 +144,9 @@ nlohmann::json SummaryJson(const ScannerIdentity& scanner, const ScanTotals& tot
             {"files_per_second", static_cast<double>(totals.files) / seconds},
             {"mb_per_second", static_cast<double>(totals.bytes) / 1e6 / seconds},
             {"rules_version", scanner.rules_version},
-            {"engines", engines}}}};
+            {"engines", engines},
+            {"layers", totals.layers},
+            {"stages", StagesToJson(totals.stages)}}}};
 }
 
 // Scans one file, locally or remotely; the error is what the file's ERROR line says.
@@ -189,14 +194,10 @@ int RunLocalScan(const ScanOptions& options) {
     fmt::print(stderr, "tollgate: cannot open the audit log: {}\n", audit_log.status().ToString());
     return 2;
   }
-  auto scanner = Scanner::Create(ToScannerOptions(options.scanner));
-  if (!scanner.ok()) {
-    fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
-    return 2;
-  }
-  auto runner = MakeRunner(std::move(*scanner), options.scanner, options.jobs);
+  auto runner = MakeRunner(ToScannerOptions(options.scanner), options.scanner, options.jobs,
+                           MakeVerdictCache(options.scanner));
   if (!runner.ok()) {
-    fmt::print(stderr, "tollgate: cannot start the parser sandbox: {}\n", runner.status().ToString());
+    fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", runner.status().ToString());
     return 2;
   }
   const audit::Caller caller{"cli", audit::LocalUser(), {}, {}, {}};
@@ -207,13 +208,13 @@ int RunLocalScan(const ScanOptions& options) {
         if (!report.ok() || !*audit_log) return report;
         // Recorded before it is printed: a verdict the audit log cannot hold is an error, not a verdict.
         auto recorded =
-            (*audit_log)->Append(audit::VerdictEvent(caller, path, *report, (*runner)->scanner().policy_name()));
+            (*audit_log)->Append(audit::VerdictEvent(caller, path, *report, (*runner)->setup().policy_name()));
         if (!recorded.ok()) {
           return Status(recorded.status().code(), "not recorded in the audit log: " + recorded.status().message());
         }
         return report;
       },
-      [&] { return IdentityOf((*runner)->scanner()); });
+      [&] { return IdentityOf(**runner); });
   if (*audit_log) {
     if (Status closed = (*audit_log)->Close(); !closed.ok()) {
       fmt::print(stderr, "tollgate: the audit log could not be closed cleanly: {}\n", closed.ToString());

@@ -53,6 +53,13 @@ std::vector<CLI::Option*> AddScannerFlags(CLI::App& command, ScannerFlags& flags
   added.push_back(command.add_option("--worker-jobs", flags.worker_jobs, "Scans a worker runs before it is replaced")
                       ->check(CLI::Range(1u, 1u << 30))
                       ->capture_default_str());
+  added.push_back(command.add_flag("--no-cache", flags.no_cache,
+                                   "Scan every upload, even content already scanned under the same name and rules"));
+  added.push_back(command.add_option("--cache-mb", flags.cache_mb,
+                                     "Memory for the verdict cache (reports of uploads already scanned), MiB")
+                      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+                      ->capture_default_str()
+                      ->excludes(added.back()));
   command.add_option("--scan-timeout-ms", flags.scan_timeout_ms, "Time limit for one file, ms")->capture_default_str();
   return added;
 }
@@ -80,12 +87,22 @@ ScannerOptions ToScannerOptions(const ScannerFlags& flags) {
 
 Status PrepareSandbox(const ScannerFlags& flags) { return flags.no_sandbox ? Status() : sandbox::PrepareSandbox(); }
 
-StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(std::unique_ptr<Scanner> scanner, const ScannerFlags& flags,
-                                                 unsigned default_workers) {
+std::shared_ptr<VerdictCache> MakeVerdictCache(const ScannerFlags& flags) {
+  return flags.no_cache ? nullptr : NewLocalVerdictCache(flags.cache_mb << 20);
+}
+
+namespace {
+
+StatusOr<std::unique_ptr<ScanRunner>> MakeUncachedRunner(const ScannerOptions& scanner_options,
+                                                         const ScannerFlags& flags, unsigned default_workers) {
   if (flags.no_sandbox) {
     fmt::print(stderr, "tollgate: warning: --no-sandbox: files are parsed inside this process, unconfined\n");
-    return InProcessRunner(std::move(scanner));
+    auto scanner = Scanner::Create(scanner_options);
+    if (!scanner.ok()) return scanner.status();
+    return InProcessRunner(std::move(*scanner));
   }
+  auto setup = ScannerSetup::Create(scanner_options);
+  if (!setup.ok()) return setup.status();
   sandbox::WorkerPoolOptions options;
   options.workers = flags.workers != 0 ? flags.workers : std::max(1u, default_workers);
   options.memory_limit_bytes = flags.worker_memory_mb << 20;
@@ -94,9 +111,18 @@ StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(std::unique_ptr<Scanner> scanne
   options.log = [](const std::string& message) {
     fmt::print(stderr, "{}\n", nlohmann::json{{"event", "sandbox_trouble"}, {"message", message}}.dump());
   };
-  auto pool = sandbox::WorkerPool::Start(std::move(scanner), options);
+  auto pool = sandbox::WorkerPool::Start(std::move(*setup), options);
   if (!pool.ok()) return pool.status();
   return std::unique_ptr<ScanRunner>(std::move(*pool));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(const ScannerOptions& scanner_options, const ScannerFlags& flags,
+                                                 unsigned default_workers, std::shared_ptr<VerdictCache> cache) {
+  auto runner = MakeUncachedRunner(scanner_options, flags, default_workers);
+  if (!runner.ok() || cache == nullptr) return runner;
+  return CachingRunner(std::move(*runner), std::move(cache));
 }
 
 }  // namespace tollgate::cli

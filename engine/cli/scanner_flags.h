@@ -8,6 +8,7 @@
 
 #include "tollgate/sandbox/worker_pool.h"
 #include "tollgate/scanner.h"
+#include "tollgate/verdict_cache.h"
 
 namespace tollgate::cli {
 
@@ -26,18 +27,26 @@ struct ScannerFlags {
   unsigned workers = 0;  // 0: as many as scans run at once (scan --jobs, serve --max-concurrent)
   uint64_t worker_memory_mb = sandbox::WorkerPoolOptions().memory_limit_bytes >> 20;
   unsigned worker_jobs = sandbox::WorkerPoolOptions().jobs_per_worker;
+  // The verdict cache (tollgate/verdict_cache.h).
+  bool no_cache = false;
+  uint64_t cache_mb = 64;
 };
 
 // Adds the flags to `command`; returns them (except --scan-timeout-ms) so a caller can make them
 // exclusive with another mode.
 std::vector<CLI::Option*> AddScannerFlags(CLI::App& command, ScannerFlags& flags);
 ScannerOptions ToScannerOptions(const ScannerFlags& flags);
-// Where `scanner` scans: a pool of sandboxed workers (`default_workers` unless --workers says), or
-// this process with --no-sandbox, after a warning on stderr.
 // Starts the parser sandbox's fork server, unless --no-sandbox. Call first, before any thread starts.
 Status PrepareSandbox(const ScannerFlags& flags);
 
-StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(std::unique_ptr<Scanner> scanner, const ScannerFlags& flags,
-                                                 unsigned default_workers);
+// The verdict cache of --cache-mb; null with --no-cache.
+std::shared_ptr<VerdictCache> MakeVerdictCache(const ScannerFlags& flags);
+
+// A runner for `options`: a pool of sandboxed workers (`default_workers` unless --workers says),
+// whose zygote compiles the rules, or, with --no-sandbox, this process (after a warning on stderr).
+// Either way the rules are compiled once. Uploads are looked up in `cache` first, unless it is null.
+// Errors: rules or policy that do not load, a sandbox that does not start.
+StatusOr<std::unique_ptr<ScanRunner>> MakeRunner(const ScannerOptions& options, const ScannerFlags& flags,
+                                                 unsigned default_workers, std::shared_ptr<VerdictCache> cache);
 
 }  // namespace tollgate::cli

@@ -100,16 +100,14 @@ std::unique_ptr<rules::RulesReloader> FollowStore(const ServeOptions& options, s
   reload.mode = options.reload_mode;
   reload.memory_budget = options.reload_memory_budget;
   reload.hooks.built = [last_build](const rules::ReloadStats& stats) { *last_build = stats; };
-  // Each rules version gets workers of its own, forked from it: scans in flight finish on the old
-  // workers, which go with the old snapshot.
-  reload.hooks.install = [&server, &options, last_build](std::unique_ptr<Scanner> scanner,
-                                                         std::chrono::duration<double> load_time) {
-    auto runner = MakeRunner(std::move(scanner), options.scanner, options.server.max_concurrent);
-    if (!runner.ok()) {
-      server.ReloadFailed(last_build->bundle.string(), runner.status());
-      return;
-    }
-    server.SwapScanner(std::move(*runner), load_time, Describe(*last_build));
+  // Each rules version gets workers of its own, forked from its zygote: scans in flight finish on
+  // the old workers, which go with the old snapshot.
+  reload.hooks.build = [&options](const ScannerOptions& version) {
+    return MakeRunner(version, options.scanner, options.server.max_concurrent, options.server.verdict_cache);
+  };
+  reload.hooks.install = [&server, last_build](std::unique_ptr<ScanRunner> runner,
+                                               std::chrono::duration<double> load_time) {
+    server.SwapScanner(std::move(runner), load_time, Describe(*last_build));
   };
   reload.hooks.drain = [&server] { server.DrainScanner(); };
   reload.hooks.failed = [&server](const std::filesystem::path& bundle, const Status& failure) {
@@ -123,12 +121,7 @@ std::unique_ptr<rules::RulesReloader> FollowStore(const ServeOptions& options, s
     return nullptr;
   }
   if (signals.stop_requested()) return reloader;
-  auto runner = MakeRunner(std::move(*initial), options.scanner, options.server.max_concurrent);
-  if (!runner.ok()) {
-    error = runner.status();
-    return nullptr;
-  }
-  server.SetScanner(std::move(*runner), last_build->load_time);
+  server.SetScanner(std::move(*initial), last_build->load_time);
   if (error = reloader->Start(); !error.ok()) return nullptr;
   signals.OnReload([reloader = reloader.get()] { reloader->Reload(); });
   return reloader;
@@ -144,6 +137,8 @@ int RunServe(ServeOptions& options) {
   options.server.max_upload_bytes = options.max_upload_mb << 20;
   options.server.lockout_period = std::chrono::seconds(options.lockout_seconds);
   options.server.shutdown_grace = std::chrono::milliseconds(options.shutdown_grace_ms);
+  // One cache for every rules version: entries of another version never match.
+  options.server.verdict_cache = MakeVerdictCache(options.scanner);
   // Opened first, so a server that cannot keep its audit log never answers a call.
   auto audit_log = OpenAuditLog(options.audit);
   if (!audit_log.ok()) {
@@ -167,14 +162,10 @@ int RunServe(ServeOptions& options) {
     }
   } else {
     const auto started = std::chrono::steady_clock::now();
-    auto scanner = Scanner::Create(ToScannerOptions(options.scanner));
-    if (!scanner.ok()) {
-      fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", scanner.status().ToString());
-      return 2;
-    }
-    auto runner = MakeRunner(std::move(*scanner), options.scanner, options.server.max_concurrent);
+    auto runner = MakeRunner(ToScannerOptions(options.scanner), options.scanner, options.server.max_concurrent,
+                             options.server.verdict_cache);
     if (!runner.ok()) {
-      fmt::print(stderr, "tollgate: cannot start the parser sandbox: {}\n", runner.status().ToString());
+      fmt::print(stderr, "tollgate: cannot start the scanner: {}\n", runner.status().ToString());
       return 2;
     }
     if (!signals.stop_requested()) (*server)->SetScanner(std::move(*runner), std::chrono::steady_clock::now() - started);

@@ -20,6 +20,17 @@ nlohmann::json FindingToJson(const Finding& finding, bool deciding) {
   return json;
 }
 
+nlohmann::json StagesToJson(const std::vector<StageTime>& stages) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const StageTime& stage : stages) {
+    json.push_back({{"stage", stage.stage},
+                    {"ms", static_cast<double>(stage.time.count()) / 1000.0},
+                    {"calls", stage.calls},
+                    {"bytes", stage.bytes}});
+  }
+  return json;
+}
+
 nlohmann::json ReportToJson(const ScanReport& report, std::string_view path) {
   nlohmann::json findings = nlohmann::json::array();
   for (size_t i = 0; i < report.findings.size(); ++i) {
@@ -38,6 +49,8 @@ nlohmann::json ReportToJson(const ScanReport& report, std::string_view path) {
       {"rules_version", report.rules_version},
       {"layers", report.layers},
       {"duration_ms", static_cast<double>(report.duration.count()) / 1000.0},
+      {"stages", StagesToJson(report.stages)},
+      {"cached", report.cached},
   };
 }
 
@@ -68,9 +81,15 @@ StatusOr<ScanReport> ReportFromJson(const nlohmann::json& json) {
     report.size = json.at("size").get<uint64_t>();
     report.rules_version = json.at("rules_version").get<std::string>();
     report.layers = json.at("layers").get<uint32_t>();
+    report.cached = json.at("cached").get<bool>();
     report.duration = std::chrono::microseconds(std::llround(json.at("duration_ms").get<double>() * 1000.0));
     if (!ParseEnum(json.at("verdict"), 4, report.verdict) || !ParseEnum(json.at("action"), 2, report.action)) {
       return InvalidArgument("report: unknown verdict or action");
+    }
+    for (const nlohmann::json& item : json.at("stages")) {
+      report.stages.push_back({item.at("stage").get<std::string>(),
+                               std::chrono::microseconds(std::llround(item.at("ms").get<double>() * 1000.0)),
+                               item.at("calls").get<uint64_t>(), item.at("bytes").get<uint64_t>()});
     }
     for (const nlohmann::json& item : json.at("findings")) {
       Finding finding;

@@ -86,6 +86,13 @@ void ToProto(const ScanReport& report, const std::vector<EngineInfo>& engines, s
   response.set_sha256(report.sha256);
   response.set_rules_version(report.rules_version);
   response.mutable_timings()->set_scan_micros(static_cast<uint64_t>(report.duration.count()));
+  for (const StageTime& stage : report.stages) {
+    v1::StageTiming& out = *response.mutable_timings()->add_stages();
+    out.set_stage(stage.stage);
+    out.set_micros(static_cast<uint64_t>(stage.time.count()));
+    out.set_calls(stage.calls);
+    out.set_bytes(stage.bytes);
+  }
   response.set_filename(report.name);
   response.set_size(report.size);
   response.set_content_type(report.type.mime);
@@ -97,6 +104,7 @@ void ToProto(const ScanReport& report, const std::vector<EngineInfo>& engines, s
     out.set_rule_count(engine.rule_count);
   }
   response.set_policy(std::string(policy));
+  response.set_cached(report.cached);
 }
 
 ScanReport FromProto(const v1::ScanResponse& response) {
@@ -130,6 +138,10 @@ ScanReport FromProto(const v1::ScanResponse& response) {
   report.rules_version = response.rules_version();
   report.layers = response.layers();
   report.duration = std::chrono::microseconds(response.timings().scan_micros());
+  for (const v1::StageTiming& stage : response.timings().stages()) {
+    report.stages.push_back({stage.stage(), std::chrono::microseconds(stage.micros()), stage.calls(), stage.bytes()});
+  }
+  report.cached = response.cached();
   return report;
 }
 

@@ -23,6 +23,8 @@ ScanReport SampleReport() {
   report.rules_version = "sha256:1234";
   report.layers = 3;
   report.duration = std::chrono::microseconds(4567);
+  report.stages = {{"unpack.zip", std::chrono::microseconds(120), 1, 1234}, {"sandbox", std::chrono::microseconds(80), 1, 1234}};
+  report.cached = true;
   return report;
 }
 
@@ -55,6 +57,10 @@ TEST(Convert, ResponseCarriesEveryField) {
   EXPECT_EQ(response.engines(1).name(), "clamav");
   EXPECT_EQ(response.engines(1).rule_count(), 2u);
   EXPECT_EQ(response.policy(), "documents");
+  EXPECT_TRUE(response.cached());
+  ASSERT_EQ(response.timings().stages_size(), 2);
+  EXPECT_EQ(response.timings().stages(0).stage(), "unpack.zip");
+  EXPECT_EQ(response.timings().stages(0).micros(), 120u);
 }
 
 TEST(Convert, RoundTripGivesTheSameReport) {
@@ -74,6 +80,8 @@ TEST(Convert, RoundTripGivesTheSameReport) {
   EXPECT_EQ(back.rules_version, report.rules_version);
   EXPECT_EQ(back.layers, report.layers);
   EXPECT_EQ(back.duration, report.duration);
+  EXPECT_EQ(back.stages, report.stages);
+  EXPECT_EQ(back.cached, report.cached);
 }
 
 TEST(Convert, UnknownValuesFailClosed) {

@@ -82,7 +82,7 @@ void ServiceMetrics::RecordReload(bool installed) {
   ++(installed ? reloads_installed_ : reloads_failed_);
 }
 
-std::string ServiceMetrics::Render(int in_flight) const {
+std::string ServiceMetrics::Render(int in_flight, const VerdictCache* cache) const {
   std::lock_guard lock(mutex_);
   std::string out;
   auto header = [&out](std::string_view name, std::string_view type, std::string_view help) {
@@ -121,6 +121,12 @@ std::string ServiceMetrics::Render(int in_flight) const {
   for (size_t i = 0; i < kRejectionCount; ++i) {
     out += fmt::format("tollgate_rejected_total{{reason=\"{}\"}} {}\n", ToString(static_cast<Rejection>(i)),
                        rejections_[i]);
+  }
+  if (cache != nullptr) {
+    header("tollgate_verdict_cache_hits_total", "counter", "Uploads whose report came from the verdict cache.");
+    out += fmt::format("tollgate_verdict_cache_hits_total {}\n", cache->hits.load());
+    header("tollgate_verdict_cache_misses_total", "counter", "Uploads looked up in the verdict cache and scanned.");
+    out += fmt::format("tollgate_verdict_cache_misses_total {}\n", cache->misses.load());
   }
   return out;
 }

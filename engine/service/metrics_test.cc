@@ -26,7 +26,10 @@ TEST(ServiceMetrics, RendersEveryFamilyWithFixedLabels) {
   metrics.RecordRejection(Rejection::kBadToken);
   metrics.RecordRejection(Rejection::kBusy);
 
-  const std::string text = metrics.Render(3);
+  auto cache = NewLocalVerdictCache(1 << 20);
+  cache->hits = 7;
+  cache->misses = 2;
+  const std::string text = metrics.Render(3, cache.get());
   EXPECT_TRUE(Has(text, "# TYPE tollgate_scans_total counter")) << text;
   EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"malicious\"} 1"));
   EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"clean\"} 1"));
@@ -49,6 +52,9 @@ TEST(ServiceMetrics, RendersEveryFamilyWithFixedLabels) {
   EXPECT_TRUE(Has(text, "tollgate_rejected_total{reason=\"bad_token\"} 2"));
   EXPECT_TRUE(Has(text, "tollgate_rejected_total{reason=\"busy\"} 1"));
   EXPECT_TRUE(Has(text, "tollgate_rejected_total{reason=\"locked_out\"} 0"));
+  EXPECT_TRUE(Has(text, "tollgate_verdict_cache_hits_total 7"));
+  EXPECT_TRUE(Has(text, "tollgate_verdict_cache_misses_total 2"));
+  EXPECT_EQ(metrics.Render(0, nullptr).find("verdict_cache"), std::string::npos) << "no cache, no cache metrics";
   // Signature names never become labels.
   EXPECT_EQ(text.find("Some_Rule_Name"), std::string::npos);
   EXPECT_EQ(text.find("made-up"), std::string::npos);

@@ -132,7 +132,7 @@ struct ScanServer::State {
     std::string previous;
     {
       std::lock_guard lock(snapshot_mutex);
-      previous = std::exchange(active_version, next->scanner().rules_version());
+      previous = std::exchange(active_version, next->setup().rules_version());
       snapshot = std::move(next);
       draining = false;
     }
@@ -173,7 +173,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
     Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
     if (!slot.acquired()) return Busy(*context, call);
-    if (grpc::Status refused = CheckRequest(call, runner->scanner(), request->policy(), request->context());
+    if (grpc::Status refused = CheckRequest(call, runner->setup(), request->policy(), request->context());
         !refused.ok()) {
       return refused;
     }
@@ -200,7 +200,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                     grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first ScanChunk must carry metadata"));
     }
     const v1::ScanMetadata metadata = std::move(*chunk.mutable_metadata());
-    if (grpc::Status refused = CheckRequest(call, runner->scanner(), metadata.policy(), metadata.context());
+    if (grpc::Status refused = CheckRequest(call, runner->setup(), metadata.policy(), metadata.context());
         !refused.ok()) {
       return refused;
     }
@@ -262,7 +262,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   }
 
   // The policy must be the one this server applies; a claimed tenant must be the caller's.
-  grpc::Status CheckRequest(CallInfo& call, const Scanner& scanner, const std::string& policy,
+  grpc::Status CheckRequest(CallInfo& call, const ScannerSetup& scanner, const std::string& policy,
                             const v1::UploadContext& upload) {
     if (!policy.empty() && policy != "default" && policy != scanner.policy_name()) {
       return Refuse(call, Rejection::kInvalidArgument,
@@ -285,7 +285,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   grpc::Status ScanAndRespond(grpc::ServerContext& context, const CallInfo& call, const ScanRunner& runner,
                               const std::string& filename, const std::string& claimed_type,
                               const v1::UploadContext& upload, std::string_view content, v1::ScanResponse& response) {
-    const Scanner& scanner = runner.scanner();
+    const ScannerSetup& setup = runner.setup();
     const auto scanned =
         runner.Run(filename, {reinterpret_cast<const uint8_t*>(content.data()), content.size()}, ScanDeadline(context));
     if (!scanned.ok()) {
@@ -295,10 +295,10 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     const ScanReport& report = *scanned;
     // Recorded before the verdict leaves the server: one the audit log cannot hold is not returned.
     if (!state_.Audit(audit::VerdictEvent({call.rpc, call.peer, call.tenant, upload.upload_id(), upload.user_id()},
-                                          filename, report, scanner.policy_name()))) {
+                                          filename, report, setup.policy_name()))) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the verdict cannot be recorded in the audit log");
     }
-    ToProto(report, scanner.engines(), scanner.policy_name(), response);
+    ToProto(report, runner.engines(), setup.policy_name(), response);
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call.started);
     response.mutable_timings()->set_server_micros(static_cast<uint64_t>(elapsed.count()));
     state_.metrics.RecordScan(report);
@@ -319,8 +319,9 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                               {"action", ToString(report.action)},
                               {"deciding", std::move(deciding)},
                               {"findings", report.findings.size()},
-                              {"policy", scanner.policy_name()},
+                              {"policy", setup.policy_name()},
                               {"rules_version", report.rules_version},
+                              {"cached", report.cached},
                               {"scan_ms", static_cast<double>(report.duration.count()) / 1000.0},
                               {"duration_ms", static_cast<double>(elapsed.count()) / 1000.0}});
     return grpc::Status::OK;
@@ -386,7 +387,7 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
         CheckPlainTextAllowed(options.metrics_listen, "--metrics", options.allow_insecure_remote));
     auto address = ParseHostPort(options.metrics_listen);
     if (!address.ok()) return address.status();
-    auto endpoint = MetricsEndpoint::Start(*address, [&state] { return state.metrics.Render(state.in_flight.load()); });
+    auto endpoint = MetricsEndpoint::Start(*address, [&state] { return state.metrics.Render(state.in_flight.load(), state.options.verdict_cache.get()); });
     if (!endpoint.ok()) return endpoint.status();
     state.metrics_endpoint = std::move(*endpoint);
     metrics_address = fmt::format("{}:{}", address->host, state.metrics_endpoint->port());
@@ -434,10 +435,9 @@ void ScanServer::SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::dura
 
 void ScanServer::SetScanner(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time) {
   State& state = *state_;
-  const Scanner* scanner = &runner->scanner();
-  state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
-  const std::string rules_version = scanner->rules_version();
-  const std::string policy(scanner->policy_name());
+  state.metrics.SetRules(runner->setup().rules_version(), load_time.count(), runner->engines());
+  const std::string rules_version = runner->setup().rules_version();
+  const std::string policy(runner->setup().policy_name());
   // Before the first verdict can be recorded.
   state.Audit({audit::EventType::kServerStart,
                {{"address", state.options.listen},
@@ -460,10 +460,9 @@ void ScanServer::SetScanner(std::unique_ptr<ScanRunner> runner, std::chrono::dur
 void ScanServer::SwapScanner(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time,
                              nlohmann::json details) {
   State& state = *state_;
-  const Scanner* scanner = &runner->scanner();
-  state.metrics.SetRules(scanner->rules_version(), load_time.count(), scanner->engines());
+  state.metrics.SetRules(runner->setup().rules_version(), load_time.count(), runner->engines());
   state.metrics.RecordReload(true);
-  details["rules_version"] = scanner->rules_version();
+  details["rules_version"] = runner->setup().rules_version();
   details["rules_load_seconds"] = load_time.count();
   details["previous_rules_version"] = state.Install(std::move(runner));
   state.Audit({audit::EventType::kRulesActivated, details, true});
@@ -526,6 +525,8 @@ int ScanServer::metrics_port() const {
   return state_->metrics_endpoint ? state_->metrics_endpoint->port() : 0;
 }
 
-std::string ScanServer::MetricsText() const { return state_->metrics.Render(state_->in_flight.load()); }
+std::string ScanServer::MetricsText() const {
+  return state_->metrics.Render(state_->in_flight.load(), state_->options.verdict_cache.get());
+}
 
 }  // namespace tollgate::service

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tollgate/scanner.h"
+#include "tollgate/verdict_cache.h"
 #include "tollgate/status.h"
 
 namespace grpc {
@@ -53,6 +54,8 @@ struct ServerOptions {
   // verdict is appended before it is returned (a verdict that cannot be recorded is not returned:
   // UNAVAILABLE), and every refused call, server start (SetScanner) and stop (Shutdown) is recorded.
   audit::AuditLog* audit = nullptr;
+  // The verdict cache the runners given to SetScanner/SwapScanner use, for the metrics; null: none.
+  std::shared_ptr<VerdictCache> verdict_cache;
 };
 
 class ScanServer {

@@ -21,7 +21,8 @@ struct Caller {
 
 // verdict: source, client, tenant, upload_id?, user_id?, filename, size, sha256, file_type (MIME), verdict,
 // action, deciding [{engine, rule, severity, kind, object, reason?}], findings (count), policy,
-// rules_version. Critical (synced under "blocks") when the action is block.
+// rules_version, cached (the verdict came from the verdict cache). Critical (synced under "blocks")
+// when the action is block.
 Event VerdictEvent(const Caller& caller, std::string_view filename, const ScanReport& report,
                    std::string_view policy);
 
