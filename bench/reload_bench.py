@@ -2,14 +2,18 @@
 """Hot reload of a large rule bundle in a running `tollgate serve --rules-store`: reload latency and memory.
 
     bench/reload_bench.py --tollgate build/tollgate [--yara 10000] [--patterns 50000] [--hashes 100000]
-                          [--reload-mode auto|overlap|drain] [--work DIR]
+                          [--rulesets ../shared/rulesets] [--reload-mode auto|overlap|drain] [--work DIR]
 
 Generates two versions of a large bundle (rules/updater/tools/make_large_bundle.py; version 2 adds one
 YARA rule and its sample), publishes version 1, starts a server on 127.0.0.1 and keeps a client
-scanning the new rule's sample while version 2 is published. Reports:
+scanning the new rule's sample while version 2 is published. With --rulesets the bundle holds the
+public rule sets (signature-base, ditekshen) and --hashes generated ClamAV hashes instead of generated
+YARA rules and patterns: the realistic set of bench/run. Reports:
+- the rules load time at start (the server's `serving` event);
 - reload latency: `tollgate rules update` returns -> the first verdict carrying version 2;
-- the server's RSS in steady state, its peak during the reload (RSS sampled every 5 ms, and VmHWM,
-  which the reloader resets just before it builds) and the ratio between them;
+- the service's memory in steady state, its peak during the reload and the ratio between them: the
+  proportional set size (PSS) of the server and every process it started (the sandbox's zygotes and
+  workers hold the compiled rules), sampled every 5 ms;
 - what the server logged about the reload (drained or overlapped, build time).
 Bounded: every wait has a timeout; the server is stopped at the end.
 """
@@ -27,11 +31,27 @@ from harness.serve import Server
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def status_kib(pid, field):
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/{pid}/status")
+def service_kib(pid):
+    """PSS of `pid` and all its descendants, KiB: shared pages (the rules a zygote's workers inherit)
+    count once."""
+    children = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in pathlib.Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+        pending += children.get(current, [])
+    return total
 
 
 def run(*args, timeout=600):
@@ -57,6 +77,9 @@ def main():
     parser.add_argument("--yara", type=int, default=10000)
     parser.add_argument("--patterns", type=int, default=50000)
     parser.add_argument("--hashes", type=int, default=100000)
+    parser.add_argument("--rulesets", type=pathlib.Path,
+                        help="use these public rule sets (signature-base, ditekshen) instead of generated YARA rules "
+                             "and patterns")
     parser.add_argument("--reload-mode", default="auto", choices=["auto", "overlap", "drain"])
     parser.add_argument("--work", type=pathlib.Path, help="keep the bundles and store here (default: a temp dir)")
     args = parser.parse_args()
@@ -67,10 +90,13 @@ def main():
         work.mkdir(parents=True, exist_ok=True)
         store = work / "store"
         run(tollgate, "rules", "keygen", "--private", work / "key.pem", "--public", work / "key.pub")
+        rules = (["--yara", 0, "--patterns", 0, "--hashes", args.hashes,
+                  *(a for name in ("signature-base", "ditekshen-detection")
+                    for a in ("--with-ruleset", args.rulesets.resolve() / name))] if args.rulesets else
+                 ["--yara", args.yara, "--patterns", args.patterns, "--hashes", args.hashes])
         for version, extra in (("1", []), ("2", ["--marker", "ReloadMarker"])):
             bundle = work / f"bundle-{version}"
-            run(sys.executable, ROOT / "rules/updater/tools/make_large_bundle.py", bundle, "--yara", args.yara,
-                "--patterns", args.patterns, "--hashes", args.hashes, *extra)
+            run(sys.executable, ROOT / "rules/updater/tools/make_large_bundle.py", bundle, *rules, *extra)
             run(tollgate, "rules", "sign", bundle, "--key", work / "key.pem", "--version", version)
         # The generated rules replace the shipped ones, so the project corpus comparison does not apply.
         update = [tollgate, "rules", "update", "--pubkey", work / "key.pub", "--store", store, "--no-corpus", "--from"]
@@ -87,7 +113,7 @@ def main():
             first_version, verdict = scan_version(tollgate, port, sample)
             for _ in range(20):  # warm: allocator arenas and caches settle
                 scan_version(tollgate, port, sample)
-            steady_kib = status_kib(server.process.pid, "VmRSS")
+            steady_kib = service_kib(server.process.pid)
 
             latest = {"version": first_version, "verdict": verdict, "at": None}
             stop = threading.Event()
@@ -100,9 +126,9 @@ def main():
 
             sampled = {"max_kib": steady_kib}
 
-            def sample_rss():  # VmHWM alone misses the moments before the reloader resets it
+            def sample_rss():
                 while not stop.is_set():
-                    sampled["max_kib"] = max(sampled["max_kib"], status_kib(server.process.pid, "VmRSS"))
+                    sampled["max_kib"] = max(sampled["max_kib"], service_kib(server.process.pid))
                     time.sleep(0.005)
 
             scanner = threading.Thread(target=keep_scanning, daemon=True)
@@ -119,22 +145,22 @@ def main():
             stop.set()
             scanner.join(timeout=60)
             sampler.join(timeout=60)
-            peak_kib = max(sampled["max_kib"], status_kib(server.process.pid, "VmHWM"))
-            after_kib = status_kib(server.process.pid, "VmRSS")
+            peak_kib = sampled["max_kib"]
+            after_kib = service_kib(server.process.pid)
         finally:
             server.stop()
 
     if latest["at"] is None:
         sys.exit("no verdict with the new version within 120 s")
-    print(f"rules: {args.yara} YARA rules, {args.patterns} Hyperscan patterns, {args.hashes} ClamAV hashes; "
-          f"reload mode {args.reload_mode}")
+    print(f"rules: {'the public rule sets of ' + str(args.rulesets) if args.rulesets else f'{args.yara} YARA rules, {args.patterns} Hyperscan patterns'}, "
+          f"{args.hashes} ClamAV hashes; reload mode {args.reload_mode}")
     print(f"initial load in the server: {serving['rules_load_seconds']:.1f} s")
     print(f"update to version 2 returned after {returned - started:.1f} s")
     print(f"reload latency (update returned -> first verdict with {latest['version']}, {latest['verdict']}): "
           f"{latest['at'] - returned:.2f} s")
     print(f"server build of version 2: {reloaded['rules_load_seconds']:.1f} s, drained: {reloaded['drained']}")
-    print(f"server RSS: steady {steady_kib / 1024:.0f} MiB, peak during reload {peak_kib / 1024:.0f} MiB "
-          f"({peak_kib / steady_kib:.2f}x steady), after {after_kib / 1024:.0f} MiB")
+    print(f"service memory (PSS of the server and its sandbox): steady {steady_kib / 1024:.0f} MiB, peak during "
+          f"reload {peak_kib / 1024:.0f} MiB ({peak_kib / steady_kib:.2f}x steady), after {after_kib / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

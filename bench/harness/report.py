@@ -49,6 +49,14 @@ def markdown(report):
                      f"{fmt(r['mb_per_s'])} | {fmt(r['seconds'], 2)} | {fmt(r['load_seconds'], 2)} | "
                      f"{fmt(r['rss_mb'], 0)} | {'–' if r['flagged'] is None else r['flagged']} | "
                      f"{'' if ratio is None else f'{ratio:.2f}x'} |")
+    lines += stage_tables(report)
+    if report.get("cache"):
+        c = report["cache"]
+        lines += ["", f"Verdict cache through `tollgate serve` (realistic signatures, {c['files']} files scanned twice with "
+                  f"`tollgate scan --remote --jobs 2`): first pass {c['first_seconds']:.2f} s, second pass "
+                  f"{c['second_seconds']:.2f} s, {fmt(c['speedup'])}x faster; every second-pass report cached: "
+                  f"{'yes' if c['second_all_cached'] else 'NO'}; same verdicts and findings: "
+                  f"{'yes' if c['same_verdicts'] else 'NO'}."]
     lines += ["", "Targets:", ""]
     for t in report["targets"]:
         lines.append(f"- {t['what']}: {t['value']} → {'met' if t['met'] else 'MISSED'}")
@@ -70,6 +78,26 @@ def markdown(report):
                          f"{fmt(m['of_mem_bw'], 3)} | {fmt(m['compile_s'], 2)} | {m['label']} |")
     lines += ["", f"Whole run: {report['elapsed_seconds']:.0f} s."]
     return "\n".join(lines) + "\n"
+
+
+def stage_tables(report):
+    """Where Tollgate's time went in each run, and whether the benign corpus stayed clean."""
+    lines = []
+    for r in report["runs"]:
+        if r["tool"] != "tollgate scan" or "stages" not in r:
+            continue
+        files = report["corpus"]["files"]
+        flagged = sorted(path for path, (verdict, findings) in r["verdicts"].items() if verdict != "clean" or findings)
+        total = sum(s["ms"] for s in r["stages"]) / 1000
+        lines += ["", f"Tollgate's stages ({r['set']} signatures, {r['workers']} worker(s)): {r['layers']} layers, "
+                  f"{r['layers'] / files:.1f} per file; stage times are summed over layers and files "
+                  f"({total:.2f} s in all, against {r['seconds']:.2f} s of scanning). Benign corpus without any "
+                  f"finding: {'yes' if not flagged else 'NO: ' + ', '.join(flagged[:10])}.", "",
+                  "| stage | s | share | calls | MB in |", "|---|---|---|---|---|"]
+        for s in sorted(r["stages"], key=lambda s: -s["ms"]):
+            lines.append(f"| {s['stage']} | {s['ms'] / 1000:.3f} | {100 * s['ms'] / 1000 / total:.1f}% | "
+                         f"{s['calls']:,} | {s['bytes'] / 1e6:.1f} |")
+    return lines
 
 
 def chart(report, path):

@@ -10,6 +10,7 @@ import tempfile
 import time
 
 from compare_with_clamscan import CLAMSCAN_HEURISTICS
+from harness.serve import Server
 from harness.signatures import YARA_EXTERNALS
 
 # clamd.conf twins of clamscan's heuristic options (CLAMSCAN_HEURISTICS), so both do the same work.
@@ -60,14 +61,45 @@ def empty_file(work):
 
 def tollgate(binary, bundle, corpus, workers, timeout):
     """Scan time is the one `tollgate scan` reports itself (its summary); the rest of the wall time is
-    loading and compiling the rules."""
-    run = measure(pinned([binary, "scan", "--json", "--jobs", str(workers), "--rules", bundle, corpus], workers),
-                  timeout)
+    loading and compiling the rules. The verdict cache is off: every file is scanned, as the peers do.
+    Also keeps where the time went (the summary's stages), the layers and each file's verdict."""
+    run = measure(pinned([binary, "scan", "--json", "--no-cache", "--jobs", str(workers), "--rules", bundle, corpus],
+                         workers), timeout)
     if run.exit_code not in (0, 1):
         raise RuntimeError(f"tollgate scan exited {run.exit_code}")
-    summary = json.loads(run.stdout.strip().splitlines()[-1])["summary"]
-    return result("tollgate scan", workers, summary["seconds"], run.seconds - summary["seconds"], run.rss_mb,
-                  summary["blocked"])
+    lines = [json.loads(line) for line in run.stdout.strip().splitlines()]
+    summary = lines[-1]["summary"]
+    measured = result("tollgate scan", workers, summary["seconds"], run.seconds - summary["seconds"], run.rss_mb,
+                      summary["blocked"])
+    measured["stages"] = summary["stages"]
+    measured["layers"] = summary["layers"]
+    measured["verdicts"] = {line["path"]: [line["verdict"], sorted({(f["engine"], f["rule"]) for f in line["findings"]})]
+                            for line in lines[:-1] if "verdict" in line}
+    return measured
+
+
+def serve_cache(binary, bundle, corpus, timeout):
+    """The verdict cache through `tollgate serve`: the same folder scanned twice over gRPC (`tollgate scan
+    --remote`, 2 at a time); the second pass is answered from the cache."""
+    server = Server(binary, "--rules", bundle, "--max-concurrent", "4", "--workers", "2")
+    try:
+        port = server.wait_for("listening", timeout)["port"]
+        server.wait_for("serving", timeout)
+        passes = []
+        for _ in range(2):
+            run = measure([binary, "scan", "--json", "--jobs", "2", "--remote", f"127.0.0.1:{port}", corpus], timeout)
+            if run.exit_code not in (0, 1):
+                raise RuntimeError(f"tollgate scan --remote exited {run.exit_code}")
+            passes.append([json.loads(line) for line in run.stdout.strip().splitlines()])
+    finally:
+        server.stop()
+    first, second = ({line["path"]: line for line in p[:-1]} for p in passes)
+    seconds = [p[-1]["summary"]["seconds"] for p in passes]
+    return {"files": len(first), "first_seconds": seconds[0], "second_seconds": seconds[1],
+            "speedup": seconds[0] / seconds[1] if seconds[1] > 0 else None,
+            "second_all_cached": all(line.get("cached") for line in second.values()),
+            "same_verdicts": all(first[p]["verdict"] == second[p]["verdict"] and
+                                 first[p]["findings"] == second[p]["findings"] for p in first)}
 
 
 def flagged_paths(output, marker=" FOUND"):
@@ -141,10 +173,11 @@ class Clamd:
         subprocess.run(["rm", "-rf", self.folder], check=False)
 
 
-def clamd(database_dir, corpus, workers, timeout):
-    """A cold pass (clean-file cache off) and a warm one (cache on, second pass over the same files)."""
+def clamd(database_dir, corpus, workers, timeout, warm=True):
+    """A cold pass (clean-file cache off) and, if `warm`, a warm one (cache on, second pass over the
+    same files)."""
     results = []
-    for cache in (False, True):
+    for cache in (False, True) if warm else (False,):
         daemon = Clamd(database_dir, workers, cache, timeout)
         try:
             seconds, flagged = daemon.scan(corpus, timeout)

@@ -217,7 +217,7 @@ int Run(Options& options) {
   RunBatch(1, options.warmup, 0, documents, remote);
 
   fmt::print("target {} ({} rpc), {} documents of {:.0f} KiB, rules {}\n", options.target, options.rpc,
-             documents.size(), static_cast<double>(documents[0].bytes.size()) / 1024, (*scanner)->rules_version());
+             documents.size(), static_cast<double>(documents[0].bytes.size()) / 1024, (*scanner)->setup().rules_version());
   fmt::print("{:>11} {:>10} {:>8} {:>7} {:>9} {:>8} {:>9} {:>9}\n", "concurrency", "mode", "requests", "errors",
              "req/s", "MB/s", "p50 ms", "p99 ms");
   int status = 0;

@@ -212,7 +212,9 @@ CompiledDetector CompileYara(int64_t which) {
     if (files.empty()) return {nullptr, "no YARA rules under " + g_rulesets.string() + " (--rulesets)", 0};
   }
   CompiledDetector compiled = TimedCompile([&]() -> StatusOr<std::unique_ptr<Detector>> {
-    auto detector = yara::YaraDetector::Create(DetectorConfig{files, {}});
+    DetectorConfig config;
+    config.files = files;
+    auto detector = yara::YaraDetector::Create(config);
     if (!detector.ok()) return detector.status();
     return std::unique_ptr<Detector>(std::move(*detector));
   });
@@ -249,7 +251,7 @@ uint64_t UnpackLoop(benchmark::State& state, std::string_view unpacker_name, con
   for (auto _ : state) {
     ScanBudget budget;
     LimitedChildSink sink(parent, limits, budget, Clock::time_point::max(), findings,
-                          [&](ObjectPath, std::vector<uint8_t> child) { produced += child.size(); }, no_passwords);
+                          [&](ObjectPath, std::vector<uint8_t> child, const ChildTraits&) { produced += child.size(); }, no_passwords);
     const Status status = unpacker.Unpack(parent, sink);
     if (!status.ok()) {
       state.SkipWithError(status.ToString().c_str());
