@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "tollgate/policy.h"
 #include "tollgate/report_json.h"
 #include "channel.h"
 #include "worker.h"
@@ -84,6 +85,28 @@ std::string AwaitReadyMessage(int socket, const LayerSlot*& slot) {
   return "";
 }
 
+// The kernel's count of processes the OOM killer has killed, machine-wide (/proc/vmstat oom_kill).
+uint64_t OomKills() {
+  unsigned long long kills = 0;
+  if (FILE* vmstat = std::fopen("/proc/vmstat", "r")) {
+    char name[64];
+    unsigned long long value = 0;
+    while (std::fscanf(vmstat, "%63s %llu", name, &value) == 2) {
+      if (std::strcmp(name, "oom_kill") == 0) {
+        kills = value;
+        break;
+      }
+    }
+    std::fclose(vmstat);
+  }
+  return kills;
+}
+
+// Signals a process gets from someone else, never from its own fault.
+bool SentFromOutside(int signal) {
+  return signal == SIGKILL || signal == SIGTERM || signal == SIGINT || signal == SIGHUP || signal == SIGQUIT;
+}
+
 std::string SignalName(int signal) {
   const char* name = sigabbrev_np(signal);
   return name != nullptr ? fmt::format("SIG{}", name) : fmt::format("signal {}", signal);
@@ -127,6 +150,20 @@ struct WorkerPool::Worker {
 };
 
 Status PrepareSandbox() { return StartForkServer(); }
+
+StatusOr<ScanReport> ReadWorkerReport(std::string_view reply, const ScannerSetup& setup) {
+  auto report = ReportFromJson(nlohmann::json::parse(reply, nullptr, false));
+  if (!report.ok()) return report.status();
+  if (report->rules_version != setup.rules_version()) {
+    return InvalidArgument(fmt::format("a report of rules version {}, not {}", report->rules_version,
+                                       setup.rules_version()));
+  }
+  Decision decision = setup.policy().Decide(report->findings);
+  report->verdict = decision.verdict;
+  report->action = decision.action;
+  report->deciding = std::move(decision.deciding);
+  return report;
+}
 
 WorkerPool::WorkerPool(std::shared_ptr<const ScannerSetup> setup, const WorkerPoolOptions& options)
     : setup_(std::move(setup)), options_(options) {}
@@ -284,6 +321,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   // The reply. The worker answers in one go once its scan is done: until the socket is readable,
   // watch the clock and the worker's memory; then read the frame, no later than the kill time.
   const uint64_t memory_base = ResidentBytes(worker->pid);
+  const uint64_t oom_kills_before = OomKills();
   enum class Cause { kNone, kTimeout, kMemory } killed = Cause::kNone;
   bool readable = false;
   while (sent && !readable) {
@@ -310,7 +348,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
     if (!received && Clock::now() >= kill_at) killed = Cause::kTimeout;  // a frame cut short, then silence
   }
   if (received) {
-    auto report = ReportFromJson(nlohmann::json::parse(reply, nullptr, false));
+    auto report = ReadWorkerReport(reply, *setup_);
     if (report.ok()) {
       Release(std::move(worker), true);
       // What the sandbox added: the sealed copy, the trip to the worker and back, the report's JSON.
@@ -336,8 +374,15 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   if (WIFSIGNALED(status)) {
     const int signal = WTERMSIG(status);
     if (signal == SIGXCPU) return unscanned("timeout", "the parser's worker reached its CPU time limit");
-    // Only the kernel sends SIGKILL to a worker the pool did not kill: the OOM killer or RLIMIT_CPU's hard limit.
-    if (signal == SIGKILL) return unscanned("memory_limit", "the parser's worker was killed by the system");
+    // The OOM killer's SIGKILL is told apart by its count; any other comes from outside (RLIMIT_CPU's
+    // hard limit is never reached: SIGXCPU at the soft limit ends the worker first).
+    if (signal == SIGKILL && OomKills() > oom_kills_before) {
+      return unscanned("memory_limit", "the parser's worker was killed by the kernel's OOM killer");
+    }
+    if (SentFromOutside(signal)) {
+      return unscanned("killed", fmt::format("the parser's worker was killed from outside the sandbox ({})",
+                                             SignalName(signal)));
+    }
     const std::string detail = signal == SIGSYS ? "the parser made a forbidden system call (SIGSYS)"
                                                 : "the parser crashed (" + SignalName(signal) + ")";
     return unscanned("parser_crash", detail);

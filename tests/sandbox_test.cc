@@ -11,10 +11,12 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "scan_client.h"
 #include "service_test_support.h"
 #include "test_support.h"
+#include "tollgate/report_json.h"
 #include "tollgate/sandbox/worker_pool.h"
 
 namespace tollgate::testing {
@@ -209,6 +211,65 @@ TEST(WorkerPoolDeadline, ACallersDeadlineKillsAHungParser) {
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(IncompleteReason(*report), "timeout");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+// An operator's kill -9 of a busy worker is said as such, not taken for a memory or parser fault.
+TEST(WorkerPoolKill, AWorkerKilledFromOutsideEndsItsScanKilled) {
+  WorkerPoolOptions options;
+  options.workers = 1;
+  auto pool = WorkerPool::Start(*ScannerSetup::Create(FastOptions()), options);
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  const pid_t busy = (*pool)->WorkerPids().at(0);
+  std::thread killer([busy] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the worker is in its endless loop
+    ::kill(busy, SIGKILL);
+  });
+  auto report = (*pool)->Scan("hang.txt", Bytes("TOLLGATE-FAULT:loop"), std::chrono::steady_clock::time_point::max());
+  killer.join();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->verdict, Verdict::kIncomplete);
+  EXPECT_EQ(IncompleteReason(*report), "killed");
+  const Finding* why = IncompleteFinding(*report);
+  ASSERT_NE(why, nullptr);
+  EXPECT_EQ(why->detail, "the parser's worker was killed from outside the sandbox (SIGKILL)");
+  EXPECT_NE((*pool)->WorkerPids().at(0), busy);
+}
+
+// The server's policy decides, whatever verdict a worker's report claims.
+TEST(WorkerReport, TheVerdictIsThePolicysFromTheFindings) {
+  auto setup = ScannerSetup::Create(ScannerOptions{});
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  ScanReport lying;
+  lying.name = "invoice.pdf";
+  lying.sha256 = std::string(64, 'a');
+  lying.rules_version = (*setup)->rules_version();
+  lying.findings.push_back({"clamav", "Tollgate.Test.EICAR.UNOFFICIAL", Severity::kHigh, FindingKind::kSignature,
+                            "invoice.pdf", std::nullopt, "", ""});
+  lying.findings.push_back({"tollgate", "Tollgate.Pdf.Note", Severity::kInfo, FindingKind::kHeuristic,
+                            "invoice.pdf", std::nullopt, "", ""});
+  lying.verdict = Verdict::kClean;
+  lying.action = Action::kAllow;
+  auto read = sandbox::ReadWorkerReport(ReportToJson(lying, "invoice.pdf").dump(), **setup);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->verdict, Verdict::kMalicious);
+  EXPECT_EQ(read->action, Action::kBlock);
+  EXPECT_EQ(read->deciding, std::vector<size_t>{0});
+  EXPECT_EQ(read->findings, lying.findings);
+
+  // And the other way round: no finding, no block.
+  ScanReport scared = lying;
+  scared.findings.clear();
+  scared.verdict = Verdict::kMalicious;
+  scared.action = Action::kBlock;
+  read = sandbox::ReadWorkerReport(ReportToJson(scared, "invoice.pdf").dump(), **setup);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->verdict, Verdict::kClean);
+  EXPECT_EQ(read->action, Action::kAllow);
+
+  ScanReport stale = lying;
+  stale.rules_version = "sha256:0000000000000000";
+  EXPECT_FALSE(sandbox::ReadWorkerReport(ReportToJson(stale, "invoice.pdf").dump(), **setup).ok());
+  EXPECT_FALSE(sandbox::ReadWorkerReport("{\"verdict\": \"clean\"}", **setup).ok());
 }
 
 // The real server: faults in one call, correct verdicts in the next, workers confined throughout.

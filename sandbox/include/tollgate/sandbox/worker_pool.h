@@ -11,7 +11,8 @@
 //
 // A worker that dies (signal, forbidden system call, failed allocation), grows past its memory limit
 // or outlives the scan's deadline is killed, reaped and replaced; its scan's report is `incomplete`
-// with a finding Tollgate.Incomplete.<parser_crash|memory_limit|timeout>. Workers are also replaced
+// with a finding Tollgate.Incomplete.<parser_crash|memory_limit|timeout|killed> (killed: by a signal
+// from outside the pool, such as an operator's kill -9). Workers are also replaced
 // after `jobs_per_worker` scans. One pool serves one rules snapshot: a rule update builds a new pool.
 //
 // Thread-safe: Scan() may be called from many threads; at most `workers` scans run at once, the
@@ -51,6 +52,12 @@ struct WorkerPoolOptions {
 };
 
 class Zygote;
+
+// A worker's reply as the pool returns it: the JSON of report_json.h, for `setup`'s rules version,
+// with the verdict, action and deciding findings decided again here by `setup`'s policy from the
+// findings. The process that serves holds the policy: a confused worker cannot call `clean` what
+// its own findings block. Errors: not a report, or one of another rules version.
+StatusOr<ScanReport> ReadWorkerReport(std::string_view reply, const ScannerSetup& setup);
 
 // Starts the process the sandbox's workers come from. Call at the start of main(), while the process
 // has one thread; the first WorkerPool starts it otherwise, perhaps from a busy multi-threaded
