@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <tuple>
+#include <thread>
+#include <vector>
 
 #include "service_test_support.h"
 #include "tollgate/v1/scanner.grpc.pb.h"
@@ -157,6 +160,93 @@ TEST(ServeBinary, SigtermDrainsCallsInFlightAndExitsZero) {
   EXPECT_EQ(response.verdict(), v1::VERDICT_MALICIOUS);
   EXPECT_EQ(serve.WaitExit(15s), 0) << serve.Log();
   EXPECT_TRUE(serve.WaitForEvent("stopped", 1s)) << serve.Log();
+}
+
+// Rolling restarts: an idle client connection does not hold the server for its grace period.
+TEST(ServeBinary, SigtermWithIdleClientsAndNoCallExitsWithinASecond) {
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--shutdown-grace-ms", "20000"});
+  const int port = serve.port();
+  ASSERT_NE(port, 0) << serve.Log();
+  ASSERT_TRUE(serve.WaitForEvent("serving")) << serve.Log();
+  std::vector<std::unique_ptr<v1::Scanner::Stub>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(v1::Scanner::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                           grpc::InsecureChannelCredentials())));
+    grpc::ClientContext context;
+    v1::ScanRequest request;
+    request.set_filename("letter.txt");
+    request.set_content("Dear customer, your invoice is attached.\n");
+    v1::ScanResponse response;
+    ASSERT_TRUE(idle.back()->Scan(&context, request, &response).ok());
+    EXPECT_EQ(response.verdict(), v1::VERDICT_CLEAN);
+  }
+  const auto signalled = std::chrono::steady_clock::now();
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.WaitExit(5s), 0) << serve.Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 1s) << serve.Log();
+}
+
+// Scans a small clean file; the status of the call.
+grpc::Status ScanLetter(v1::Scanner::Stub& stub) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 10s);
+  v1::ScanRequest request;
+  request.set_filename("letter.txt");
+  request.set_content("Dear customer, your invoice is attached.\n");
+  v1::ScanResponse response;
+  return stub.Scan(&context, request, &response);
+}
+
+// Opens a ScanStream that sends its metadata and one chunk, then `more` chunks `every` apart, and
+// never finishes: the status the server ends it with.
+grpc::Status StallingUpload(v1::Scanner::Stub& stub, int more, std::chrono::milliseconds every) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 60s);
+  v1::ScanResponse response;
+  auto writer = stub.ScanStream(&context, &response);
+  v1::ScanChunk chunk;
+  chunk.mutable_metadata()->set_filename("slow.txt");
+  writer->Write(chunk);
+  chunk.set_data("a line of a slow upload\n");
+  writer->Write(chunk);
+  for (int i = 0; i < more && writer->Write(chunk); ++i) std::this_thread::sleep_for(every);
+  return writer->Finish();  // returns once the server ends the call
+}
+
+// A stalled (or endlessly slow) upload loses its slot: with one slot, the next caller gets in
+// once the receive idle time, or the whole-upload limit, has passed.
+TEST(ServeBinary, AStalledUploadCannotKeepOtherCallersOut) {
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--max-concurrent", "1", "--receive-idle-ms", "600",
+                      "--max-upload-ms", "2000"});
+  const int port = serve.port();
+  ASSERT_NE(port, 0) << serve.Log();
+  ASSERT_TRUE(serve.WaitForEvent("serving")) << serve.Log();
+  auto stub = v1::Scanner::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  for (const auto& [more, every, message] :
+       {std::tuple{0, 0ms, std::string("no chunk for 600 ms: the upload stalled")},
+        std::tuple{1000, 100ms, std::string("the upload took longer than 2000 ms")}}) {
+    const auto started = std::chrono::steady_clock::now();
+    std::thread stalled([&, more = more, every = every] {
+      // The call is cancelled under the client: its status says CANCELLED, the server's log why.
+      EXPECT_EQ(StallingUpload(*stub, more, every).error_code(), grpc::StatusCode::CANCELLED);
+    });
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(ScanLetter(*stub).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << "the slow upload holds the slot";
+    grpc::Status next = ScanLetter(*stub);
+    while (!next.ok() && std::chrono::steady_clock::now() - started < 10s) {
+      std::this_thread::sleep_for(50ms);
+      next = ScanLetter(*stub);
+    }
+    EXPECT_TRUE(next.ok()) << next.error_message();
+    // Free by the limit plus the watch's period (a quarter of the shorter limit) and a margin.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, (more == 0 ? 600ms : 2000ms) + 150ms + 1s);
+    stalled.join();
+    const std::string log = serve.Log();
+    EXPECT_NE(log.find("\"reason\":\"stalled\""), std::string::npos) << log;
+    EXPECT_NE(log.find(message), std::string::npos) << log;
+  }
 }
 
 TEST(ServeBinary, SigintWhileIdleExitsZero) {

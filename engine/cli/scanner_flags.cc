@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <memory>
 
-#include <nlohmann/json.hpp>
 
+#include "decision_log.h"
 #include "store.h"
 
 namespace tollgate::cli {
@@ -107,9 +108,9 @@ StatusOr<std::unique_ptr<ScanRunner>> MakeUncachedRunner(const ScannerOptions& s
   options.workers = flags.workers != 0 ? flags.workers : std::max(1u, default_workers);
   options.memory_limit_bytes = flags.worker_memory_mb << 20;
   options.jobs_per_worker = flags.worker_jobs;
-  // One JSON object per line, like serve's own log on stderr.
-  options.log = [](const std::string& message) {
-    fmt::print(stderr, "{}\n", nlohmann::json{{"event", "sandbox_trouble"}, {"message", message}}.dump());
+  // One JSON object per line with its time, like serve's own log on stderr.
+  options.log = [log = std::make_shared<service::DecisionLog>(stderr)](const std::string& message) {
+    log->Write("sandbox_trouble", {{"message", message}});
   };
   auto pool = sandbox::WorkerPool::Start(std::move(*setup), options);
   if (!pool.ok()) return pool.status();

@@ -26,6 +26,8 @@ struct ServeOptions {
   uint64_t max_upload_mb = server.max_upload_bytes >> 20;
   uint64_t lockout_seconds = static_cast<uint64_t>(server.lockout_period.count());
   uint64_t shutdown_grace_ms = static_cast<uint64_t>(server.shutdown_grace.count());
+  uint64_t receive_idle_ms = static_cast<uint64_t>(server.receive_idle.count());
+  uint64_t max_upload_ms = static_cast<uint64_t>(server.max_upload_time.count());
   rules::ReloadMode reload_mode = rules::ReloadMode::kAuto;
   double reload_memory_budget = rules::ReloadOptions().memory_budget;
 };
@@ -137,6 +139,8 @@ int RunServe(ServeOptions& options) {
   options.server.max_upload_bytes = options.max_upload_mb << 20;
   options.server.lockout_period = std::chrono::seconds(options.lockout_seconds);
   options.server.shutdown_grace = std::chrono::milliseconds(options.shutdown_grace_ms);
+  options.server.receive_idle = std::chrono::milliseconds(options.receive_idle_ms);
+  options.server.max_upload_time = std::chrono::milliseconds(options.max_upload_ms);
   // One cache for every rules version: entries of another version never match.
   options.server.verdict_cache = MakeVerdictCache(options.scanner);
   // Opened first, so a server that cannot keep its audit log never answers a call.
@@ -220,6 +224,14 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--shutdown-grace-ms", options->shutdown_grace_ms,
                     "On SIGTERM/SIGINT, how long calls in flight may take to finish")
+      ->capture_default_str();
+  serve->add_option("--receive-idle-ms", options->receive_idle_ms,
+                    "A ScanStream that sends no chunk for this long is cancelled, freeing its slot")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{24} * 3600 * 1000))
+      ->capture_default_str();
+  serve->add_option("--max-upload-ms", options->max_upload_ms,
+                    "A ScanStream whose upload takes longer than this in all is cancelled")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{24} * 3600 * 1000))
       ->capture_default_str();
   AddScannerFlags(*serve, options->scanner);
   const std::map<std::string, rules::ReloadMode> reload_modes = {

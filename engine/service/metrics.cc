@@ -38,6 +38,7 @@ std::string_view ToString(Rejection rejection) {
     case Rejection::kInvalidArgument: return "invalid_argument";
     case Rejection::kNotReady: return "not_ready";
     case Rejection::kCancelled: return "cancelled";
+    case Rejection::kStalled: return "stalled";
   }
   return "invalid_argument";
 }

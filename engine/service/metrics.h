@@ -33,8 +33,9 @@ enum class Rejection {
   kInvalidArgument,
   kNotReady,
   kCancelled,
+  kStalled,  // a stream upload that stopped, or took too long (ReceiveWatch)
 };
-inline constexpr size_t kRejectionCount = 9;
+inline constexpr size_t kRejectionCount = 10;
 std::string_view ToString(Rejection rejection);
 
 class ServiceMetrics {

@@ -1,6 +1,8 @@
 #include "scan_server.h"
 
 #include <condition_variable>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -12,6 +14,7 @@
 #include "convert.h"
 #include "decision_log.h"
 #include "metrics.h"
+#include "receive_watch.h"
 #include "text_file.h"
 #include "tollgate/audit/events.h"
 #include "tollgate/audit/log_writer.h"
@@ -106,7 +109,10 @@ class Slot {
 }  // namespace
 
 struct ScanServer::State {
-  explicit State(const ServerOptions& server_options) : options(server_options), log(server_options.log) {}
+  explicit State(const ServerOptions& server_options)
+      : options(server_options),
+        log(server_options.log),
+        receive_watch(server_options.receive_idle, server_options.max_upload_time) {}
 
   // Appends to the audit log, if there is one; a record it cannot hold is also reported in the
   // decision log, and the caller decides whether to go on.
@@ -150,9 +156,23 @@ struct ScanServer::State {
   bool draining = false;
   std::string active_version;
   std::atomic<int> in_flight{0};
+  std::atomic<int> scan_calls{0};  // Scan and ScanStream calls running, from their first step
   std::atomic<bool> shutting_down{false};
+  ReceiveWatch receive_watch;
   // Last: destroyed first, while the metrics and counters it renders still exist.
   std::unique_ptr<MetricsEndpoint> metrics_endpoint;
+};
+
+// Counts a scan call for as long as it runs: shutdown waits for these.
+class RunningCall {
+ public:
+  explicit RunningCall(std::atomic<int>& calls) : calls_(calls) { calls_.fetch_add(1); }
+  ~RunningCall() { calls_.fetch_sub(1); }
+  RunningCall(const RunningCall&) = delete;
+  RunningCall& operator=(const RunningCall&) = delete;
+
+ private:
+  std::atomic<int>& calls_;
 };
 
 // What one call is about, for its log line.
@@ -168,6 +188,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   explicit ScannerService(State& state) : state_(state) {}
 
   grpc::Status Scan(grpc::ServerContext* context, const v1::ScanRequest* request, v1::ScanResponse* response) override {
+    const RunningCall running(state_.scan_calls);
     CallInfo call{"Scan", context->peer(), {}};
     std::shared_ptr<const ScanRunner> runner;
     if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
@@ -186,6 +207,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
 
   grpc::Status ScanStream(grpc::ServerContext* context, grpc::ServerReader<v1::ScanChunk>* reader,
                           v1::ScanResponse* response) override {
+    const RunningCall running(state_.scan_calls);
     CallInfo call{"ScanStream", context->peer(), {}};
     std::shared_ptr<const ScanRunner> runner;
     if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
@@ -193,9 +215,10 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
     if (!slot.acquired()) return Busy(*context, call);
 
+    std::optional<ReceiveWatch::Upload> upload(std::in_place, state_.receive_watch, *context);
     v1::ScanChunk chunk;
     if (!reader->Read(&chunk) || !chunk.has_metadata()) {
-      if (context->IsCancelled()) return Cancelled(call);
+      if (context->IsCancelled()) return Cancelled(call, *upload);
       return Refuse(call, Rejection::kInvalidArgument,
                     grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first ScanChunk must carry metadata"));
     }
@@ -210,6 +233,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     std::string content;
     if (metadata.has_size()) content.reserve(metadata.size());
     while (reader->Read(&chunk)) {
+      upload->Received();
       if (!chunk.has_data()) {
         return Refuse(call, Rejection::kInvalidArgument,
                       grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "only the first ScanChunk may carry metadata"));
@@ -218,7 +242,8 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
       content += chunk.data();
     }
     // Read() also ends when the client cancels or its deadline passes: never scan half an upload.
-    if (context->IsCancelled()) return Cancelled(call);
+    if (context->IsCancelled()) return Cancelled(call, *upload);
+    upload.reset();  // received: the scan has its own time limit
     if (metadata.has_size() && metadata.size() != content.size()) {
       return Refuse(call, Rejection::kInvalidArgument,
                     grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -344,6 +369,23 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   grpc::Status Cancelled(const CallInfo& call) {
     return Refuse(call, Rejection::kCancelled,
                   grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled or its deadline passed"));
+  }
+
+  // A stream that ended early: the client's doing, or the receive watch's.
+  grpc::Status Cancelled(const CallInfo& call, const ReceiveWatch::Upload& upload) {
+    if (upload.cancelled_for() == "receive_idle") {
+      return Refuse(call, Rejection::kStalled,
+                    grpc::Status(grpc::StatusCode::CANCELLED,
+                                 fmt::format("no chunk for {} ms: the upload stalled",
+                                             state_.receive_watch.idle().count())));
+    }
+    if (upload.cancelled_for() == "upload_time") {
+      return Refuse(call, Rejection::kStalled,
+                    grpc::Status(grpc::StatusCode::CANCELLED,
+                                 fmt::format("the upload took longer than {} ms",
+                                             state_.receive_watch.upload().count())));
+    }
+    return Cancelled(call);
   }
 
   grpc::Status Refuse(const CallInfo& call, Rejection rejection, grpc::Status status) {
@@ -511,7 +553,13 @@ void ScanServer::Shutdown() {
                                  {"grace_ms", state.options.shutdown_grace.count()}});
     // NOT_SERVING first, so load balancers stop sending; then drain.
     server_->GetHealthCheckService()->Shutdown();
-    server_->Shutdown(std::chrono::system_clock::now() + state.options.shutdown_grace);
+    // gRPC's own drain also waits for every connected client to hang up, so one idle connection
+    // would hold the server for the whole grace period: wait for the scan calls alone, then stop.
+    const auto grace_end = std::chrono::steady_clock::now() + state.options.shutdown_grace;
+    while (state.scan_calls.load() > 0 && std::chrono::steady_clock::now() < grace_end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    server_->Shutdown(std::chrono::system_clock::now());
     state.metrics_endpoint.reset();
     state.log.Write("stopped", {{"in_flight", state.in_flight.load()}});
     // After the drain: nothing is recorded after it.

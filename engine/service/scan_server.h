@@ -7,8 +7,11 @@
 // `max_concurrent` calls receive or scan at a time; past that a call gets RESOURCE_EXHAUSTED at once
 // (with trailing metadata `tollgate-retryable: busy`), so nothing queues without bound. A client
 // deadline becomes the scan's deadline, less a margin for the reply (a fifth of the time left, at
-// most 1 s), so a scan cut short still reaches the client as VERDICT_INCOMPLETE. Shutdown()
-// reports NOT_SERVING, refuses new calls and lets calls in flight finish within `shutdown_grace`.
+// most 1 s), so a scan cut short still reaches the client as VERDICT_INCOMPLETE. A stream whose
+// chunks stop coming for `receive_idle`, or that takes longer than `max_upload_time` to arrive, is
+// cancelled (ReceiveWatch): a stalled client does not keep its slot. Shutdown() reports
+// NOT_SERVING, refuses new calls and lets scan calls in flight finish within `shutdown_grace`; idle
+// connections do not hold it.
 #pragma once
 
 #include <algorithm>
@@ -49,6 +52,8 @@ struct ServerOptions {
   uint64_t max_upload_bytes = 256ull << 20;  // total bytes of one upload
   std::chrono::seconds lockout_period{300};
   std::chrono::milliseconds shutdown_grace{5000};
+  std::chrono::milliseconds receive_idle{30000};     // longest wait for a stream's next chunk
+  std::chrono::milliseconds max_upload_time{300000};  // longest a stream's upload may take in all
   std::FILE* log = stderr;
   // The tamper-evident audit log (engine/audit), owned by the caller and outliving the server: every
   // verdict is appended before it is returned (a verdict that cannot be recorded is not returned:
