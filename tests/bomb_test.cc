@@ -76,5 +76,37 @@ TEST(Bombs, OverlappingEntryBombIsRejectedBeforeInflating) {
 
 TEST(Bombs, DeepNestingStopsAtTheDepthLimit) { ExpectCheapIncomplete("threats/deep_nesting.zip", "max_depth"); }
 
+// Layers libclamav extracts itself (a tar: Tollgate has no tar unpacker of its own) count against the
+// same limits as the children of Tollgate's unpackers: more members than --max-files ends incomplete.
+TEST(ExtractedLayerLimits, ATarOfMoreMembersThanMaxFilesEndsIncomplete) {
+  TempDir dir;
+  const std::filesystem::path tar = dir.path() / "notes.tar";
+  const CommandResult made = RunCommand(
+      "/usr/bin/python3 -c \"import io, sys, tarfile\n"
+      "with tarfile.open(sys.argv[1], 'w') as t:\n"
+      "    for i in range(12):\n"
+      "        data = ('note %d\\n' % i).encode()\n"
+      "        info = tarfile.TarInfo('note%02d.txt' % i)\n"
+      "        info.size = len(data)\n"
+      "        t.addfile(info, io.BytesIO(data))\" " + tar.string());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  auto scan = [&](int max_files) {
+    const CommandResult result = RunCommand(std::string(TOLLGATE_EXECUTABLE) + " scan --json --no-cache --max-files " +
+                                            std::to_string(max_files) + " " + tar.string());
+    return nlohmann::json::parse(result.output.substr(0, result.output.find('\n')), nullptr, false);
+  };
+  const nlohmann::json within = scan(100);
+  ASSERT_TRUE(within.is_object());
+  EXPECT_EQ(within["verdict"], "clean");
+  EXPECT_EQ(within["layers"], 13);
+  const nlohmann::json over = scan(5);
+  ASSERT_TRUE(over.is_object());
+  EXPECT_EQ(over["verdict"], "incomplete");
+  EXPECT_EQ(over["layers"], 5);
+  ASSERT_EQ(over["findings"].size(), 1u) << over.dump();
+  EXPECT_EQ(over["findings"][0]["rule"], "Tollgate.Incomplete.max_files");
+  EXPECT_EQ(over["findings"][0]["object"], "notes.tar>note04.txt");
+}
+
 }  // namespace
 }  // namespace tollgate::testing

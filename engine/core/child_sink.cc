@@ -2,8 +2,49 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <optional>
 
 namespace tollgate {
+namespace {
+
+struct Refusal {
+  std::string_view limit;
+  std::string detail;
+};
+
+// Counts one more layer of `size` bytes; each counter is checked and counted in one step, so
+// siblings unpacked in parallel cannot pass a limit together. A refused layer is not counted.
+std::optional<Refusal> ChargeLayer(ScanBudget& budget, const ScanLimits& limits, uint64_t size) {
+  if (budget.layers.fetch_add(1) + 1 > limits.max_files) {
+    budget.layers.fetch_sub(1);
+    return Refusal{"max_files", fmt::format("more than {} layers", limits.max_files)};
+  }
+  if (budget.extracted_bytes.fetch_add(size) + size > limits.max_total_bytes) {
+    budget.extracted_bytes.fetch_sub(size);
+    budget.layers.fetch_sub(1);
+    return Refusal{"max_total_bytes", fmt::format("extracting {} more bytes passes {}", size, limits.max_total_bytes)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status AdmitExtractedLayer(const ObjectPath& path, uint32_t depth, uint64_t size, const ScanLimits& limits,
+                           ScanBudget& budget, FindingSink& findings) {
+  std::optional<Refusal> refusal;
+  if (depth > limits.max_depth) {
+    refusal = Refusal{"max_depth", fmt::format("depth {} > {}", depth, limits.max_depth)};
+  } else if (size > limits.max_layer_bytes) {
+    refusal = Refusal{"max_layer_bytes", fmt::format("{} bytes > {}", size, limits.max_layer_bytes)};
+  } else {
+    refusal = ChargeLayer(budget, limits, size);
+    // The first upload-wide refusal is recorded; the layers refused after it go unsaid.
+    if (refusal && budget.exhausted.exchange(true)) return ResourceExhausted(std::string(refusal->limit));
+  }
+  if (!refusal) return Status::Ok();
+  findings.Add(IncompleteFinding("tollgate", refusal->limit, path, refusal->detail));
+  return ResourceExhausted(std::string(refusal->limit) + ": " + refusal->detail);
+}
 
 LimitedChildSink::LimitedChildSink(const ScanObject& parent, const ScanLimits& limits, ScanBudget& budget,
                                    std::chrono::steady_clock::time_point deadline, FindingSink& findings,
@@ -57,10 +98,9 @@ StatusOr<uint64_t> LimitedChildSink::Admit(std::string_view name, uint64_t decla
 
 Status LimitedChildSink::Add(std::string_view name, std::vector<uint8_t> bytes, const ChildTraits& traits) {
   TOLLGATE_RETURN_IF_ERROR(CheckSize(name, bytes.size(), admitted_stored_size_));
-  if (budget_.layers.fetch_add(1) + 1 > limits_.max_files) {
-    return RefuseAll("max_files", name, fmt::format("more than {} layers", limits_.max_files));
+  if (std::optional<Refusal> refusal = ChargeLayer(budget_, limits_, bytes.size())) {
+    return RefuseAll(refusal->limit, name, std::move(refusal->detail));
   }
-  budget_.extracted_bytes.fetch_add(bytes.size());
   on_child_(parent_.path.Child(name), std::move(bytes), traits);
   return Status::Ok();
 }

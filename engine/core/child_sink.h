@@ -1,4 +1,5 @@
-// The one place where scan limits are enforced on unpacked children (see tollgate/limits.h).
+// The one place where scan limits are enforced on layers: unpacked children (LimitedChildSink) and
+// layers a detector extracts itself (AdmitExtractedLayer) (see tollgate/limits.h).
 #pragma once
 
 #include <atomic>
@@ -50,5 +51,12 @@ class LimitedChildSink final : public ChildSink {
   const std::vector<std::string>& passwords_;
   uint64_t admitted_stored_size_ = 0;  // of the child most recently admitted (Add follows Admit)
 };
+
+// Counts a layer a detector extracted itself (libclamav's recursion), at `depth`, against the
+// upload's limits, as LimitedChildSink counts an unpacker's child: past max_depth, max_layer_bytes,
+// max_files or max_total_bytes it is refused, with an incomplete finding on `path` (the first
+// refusal by an upload-wide limit only: the detector is told to skip every further layer).
+Status AdmitExtractedLayer(const ObjectPath& path, uint32_t depth, uint64_t size, const ScanLimits& limits,
+                           ScanBudget& budget, FindingSink& findings);
 
 }  // namespace tollgate

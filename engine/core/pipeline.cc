@@ -196,12 +196,16 @@ ScanContext Pipeline::ContextFor(Upload& upload, size_t detector_index, uint32_t
       upload.deadline,
       [this, &upload, detector, layer_depth](const ScanObject& layer) {
         ScanObject typed = layer;
-        typed.type = Identify(upload, layer.bytes);
         typed.depth = std::max(layer.depth, layer_depth + 1);
+        if (!AdmitExtractedLayer(typed.path, typed.depth, typed.bytes.size(), limits_, upload.budget, upload.findings)
+                 .ok()) {
+          return false;
+        }
+        typed.type = Identify(upload, layer.bytes);
         typed.kind = LayerKind::kFile;
-        upload.budget.layers.fetch_add(1);
         upload.Enter(typed.path);
         RunDetectors(upload, typed, detector);
+        return true;
       },
       upload.detector_states[detector_index].get());
 }

@@ -140,12 +140,14 @@ class ScanState {
           Layer{file_name == nullptr ? "" : file_name, file_size, fd,
                 layers_.back().path.Child(clamav::LayerName(file_name, type == nullptr ? "" : type))});
       const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(file_buffer), file_size);
-      if (FirstVisit(layer.path, bytes)) {
-        ctx_.VisitNestedLayer(ScanObject{.path = layer.path,
-                                         .type = {},
-                                         .bytes = bytes,
-                                         .depth = object_.depth + recursion_level,
-                                         .unpacked_by = {}});
+      // A layer the scan limits refuse is skipped here too (CL_BREAK): libclamav stops where
+      // Tollgate's unpackers stop.
+      if (FirstVisit(layer.path, bytes) && !ctx_.VisitNestedLayer(ScanObject{.path = layer.path,
+                                                                             .type = {},
+                                                                             .bytes = bytes,
+                                                                             .depth = object_.depth + recursion_level,
+                                                                             .unpacked_by = {}})) {
+        return CL_BREAK;
       }
     } catch (...) {
       error_ = StatusForException();

@@ -189,6 +189,7 @@ ScanResult Scan(const Detector& detector, const ScanRequest& request) {
     std::lock_guard lock(visits_mutex);
     result.visits.push_back(
         Visit{layer.path.ToString(), {layer.bytes.begin(), layer.bytes.end()}, layer.depth});
+    return true;
   });
   CollectingSink sink;
   const ScanObject object{.path = ObjectPath(request.name),

@@ -178,7 +178,8 @@ TEST(MacroDetector, FlagsMacrosLibclamavExtractsFromAnRtfObject) {
   ASSERT_TRUE(clamav && macro);
   CollectingSink out;
   const ScanContext ctx(ScanContext::Clock::time_point::max(), [&](const ScanObject& layer) {
-    ASSERT_TRUE(macro->Scan(layer, ScanContext(ScanContext::Clock::time_point::max(), nullptr), out).ok());
+    EXPECT_TRUE(macro->Scan(layer, ScanContext(ScanContext::Clock::time_point::max(), nullptr), out).ok());
+    return true;
   });
   const std::vector<uint8_t> rtf = ReadBytes(kCorpus / "threats/office/macro_object.rtf");
   ASSERT_TRUE(clamav->Scan(ScanObject{ObjectPath("macro_object.rtf"), {}, rtf, 0, {}}, ctx, out).ok());

@@ -42,17 +42,16 @@ class ScanContext {
  public:
   using Clock = std::chrono::steady_clock;
   // `nested` runs every *other* detector (and typing) on a layer that a detector extracted itself;
-  // it is how libclamav's own recursion feeds YARA and Hyperscan.
-  using NestedLayerVisitor = std::function<void(const ScanObject&)>;
+  // it is how libclamav's own recursion feeds YARA and Hyperscan. It returns false for a layer the
+  // scan limits refuse (recorded as a finding): the detector skips that layer.
+  using NestedLayerVisitor = std::function<bool(const ScanObject&)>;
 
   ScanContext(Clock::time_point deadline, NestedLayerVisitor nested, UploadState* upload_state = nullptr)
       : deadline_(deadline), nested_(std::move(nested)), upload_state_(upload_state) {}
 
   Clock::time_point deadline() const { return deadline_; }
   bool Expired() const { return Clock::now() >= deadline_; }
-  void VisitNestedLayer(const ScanObject& layer) const {
-    if (nested_) nested_(layer);
-  }
+  bool VisitNestedLayer(const ScanObject& layer) const { return !nested_ || nested_(layer); }
   // The scanning detector's state for this upload (Detector::NewUploadState), or nullptr when it
   // keeps none or a lone layer is scanned outside an upload.
   UploadState* upload_state() const { return upload_state_; }
