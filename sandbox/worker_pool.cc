@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -34,6 +35,10 @@ constexpr std::chrono::seconds kStartTimeout{30};
 
 // How often the parent looks at a busy worker's memory.
 constexpr std::chrono::milliseconds kWatchInterval{10};
+
+// Waits between attempts to replace a lost zygote: from the first to the last, doubling.
+constexpr std::chrono::milliseconds kFirstRetry{100};
+constexpr std::chrono::milliseconds kLastRetry{2000};
 
 Status Errno(const std::string& what) { return Unavailable(what + ": " + std::strerror(errno)); }
 
@@ -107,6 +112,20 @@ bool SentFromOutside(int signal) {
   return signal == SIGKILL || signal == SIGTERM || signal == SIGINT || signal == SIGHUP || signal == SIGQUIT;
 }
 
+// Whether the other end of `socket` is gone: a worker that died.
+bool HungUp(int socket) {
+  pollfd watch{socket, POLLRDHUP, 0};
+  return ::poll(&watch, 1, 0) > 0 && (watch.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+// Why a worker's scan ended without a report.
+enum class Cause { kNone, kTimeout, kMemory };
+
+// The incomplete reason and detail of a scan whose worker failed: `received` a reply that was no
+// report, killed by the pool (`killed`), or ended with wait status `status`.
+std::pair<std::string_view, std::string> Failure(bool received, Cause killed, int status, bool oom_killed,
+                                                 uint64_t memory_limit_bytes);
+
 std::string SignalName(int signal) {
   const char* name = sigabbrev_np(signal);
   return name != nullptr ? fmt::format("SIG{}", name) : fmt::format("signal {}", signal);
@@ -118,7 +137,7 @@ std::string SignalName(int signal) {
 constexpr int kUnknownStatus = -1;
 
 struct WorkerPool::Worker {
-  Zygote* zygote = nullptr;
+  std::shared_ptr<Zygote> zygote;
   pid_t pid = -1;
   bool reaped = false;
   UniqueFd socket;
@@ -169,6 +188,11 @@ WorkerPool::WorkerPool(std::shared_ptr<const ScannerSetup> setup, const WorkerPo
     : setup_(std::move(setup)), options_(options) {}
 
 WorkerPool::~WorkerPool() {
+  if (supervisor_.joinable()) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(stop_.get(), &one, sizeof one);
+    supervisor_.join();
+  }
   std::lock_guard lock(mutex_);
   idle_.clear();
 }
@@ -179,10 +203,13 @@ StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(std::shared_ptr<const Sc
   std::unique_ptr<WorkerPool> pool(new WorkerPool(std::move(setup), options));
   const uint64_t scan_seconds = static_cast<uint64_t>(
       std::chrono::ceil<std::chrono::seconds>(pool->setup_->limits().max_scan_time).count());
-  const WorkerLimits limits{options.memory_limit_bytes, (scan_seconds + 1) * options.jobs_per_worker};
-  auto zygote = Zygote::Start(pool->setup_->options(), limits);
+  pool->worker_cpu_seconds_ = (scan_seconds + 1) * options.jobs_per_worker;
+  auto zygote = Zygote::Start(pool->setup_->options(), {options.memory_limit_bytes, pool->worker_cpu_seconds_});
   if (!zygote.ok()) return zygote.status();
   pool->zygote_ = std::move(*zygote);
+  pool->engines_ = pool->zygote_->engines();
+  pool->stop_ = UniqueFd(::eventfd(0, EFD_CLOEXEC));
+  if (pool->stop_.get() < 0) return Errno("eventfd");
   // All forked first, so they warm up side by side.
   std::vector<std::unique_ptr<Worker>> launched;
   for (unsigned i = 0; i < options.workers; ++i) {
@@ -192,19 +219,82 @@ StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(std::shared_ptr<const Sc
   }
   for (auto& worker : launched) {
     if (Status ready = pool->AwaitReady(*worker); !ready.ok()) return ready;
-    pool->Release(std::move(worker), true);
+    pool->Release(std::move(worker));
   }
+  WorkerPool* supervised = pool.get();
+  pool->supervisor_ = std::thread([supervised] { supervised->Supervise(); });
   return pool;
+}
+
+bool WorkerPool::AwaitExit(const Zygote& zygote) const {
+  // The zygote's answers are read by the callers of Fork and Reap: only its hang-up is watched.
+  pollfd watch[2] = {{zygote.channel(), POLLRDHUP, 0}, {stop_.get(), POLLIN, 0}};
+  while (true) {
+    const int ready = ::poll(watch, 2, -1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0 || watch[1].revents != 0) return false;
+    if (watch[0].revents != 0) return true;
+  }
+}
+
+void WorkerPool::Supervise() {
+  while (true) {
+    std::shared_ptr<Zygote> watched;
+    {
+      std::lock_guard lock(mutex_);
+      watched = zygote_;
+    }
+    if (!AwaitExit(*watched)) return;
+    ready_.store(false);
+    Log("the sandbox's zygote exited, and its workers with it: starting another");
+    std::vector<std::unique_ptr<Worker>> dead;
+    {
+      std::lock_guard lock(mutex_);
+      dead = std::move(idle_);
+      idle_.clear();
+      for (const auto& worker : dead) std::erase(live_, worker->pid);
+      worker_restarts_["zygote_lost"] += dead.size();
+    }
+    dead.clear();  // reaped by a zygote that is gone: nothing to wait for
+    for (auto wait = kFirstRetry;; wait = std::min(wait * 2, kLastRetry)) {
+      auto zygote = Zygote::Start(setup_->options(), {options_.memory_limit_bytes, worker_cpu_seconds_});
+      if (zygote.ok()) {
+        std::lock_guard lock(mutex_);
+        zygote_ = std::move(*zygote);
+        ++zygote_restarts_;
+        break;
+      }
+      Log("cannot start the sandbox's zygote again: " + zygote.status().ToString());
+      pollfd stop{stop_.get(), POLLIN, 0};
+      if (::poll(&stop, 1, static_cast<int>(wait.count())) != 0) return;
+    }
+    const size_t live = WorkerPids().size();
+    for (size_t missing = options_.workers > live ? options_.workers - live : 0; missing > 0; --missing) {
+      auto worker = Spawn();
+      if (!worker.ok()) {
+        Log("cannot start a sandboxed worker: " + worker.status().ToString());
+        break;  // a scan starts the rest when it needs one
+      }
+      Release(std::move(*worker));
+    }
+    ready_.store(true);
+    idle_changed_.notify_all();
+  }
 }
 
 StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Launch() const {
   int ends[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
   UniqueFd pool_end(ends[0]), worker_end(ends[1]);
-  auto pid = zygote_->Fork(worker_end.get());
+  std::shared_ptr<Zygote> zygote;
+  {
+    std::lock_guard lock(mutex_);
+    zygote = zygote_;
+  }
+  auto pid = zygote->Fork(worker_end.get());
   if (!pid.ok()) return pid.status();
   auto worker = std::make_unique<Worker>();
-  worker->zygote = zygote_.get();
+  worker->zygote = std::move(zygote);
   worker->pid = *pid;
   worker->socket = std::move(pool_end);
   return worker;
@@ -232,29 +322,39 @@ StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Spawn() const {
 }
 
 StatusOr<std::unique_ptr<WorkerPool::Worker>> WorkerPool::Acquire(Clock::time_point deadline) const {
+  if (!ready_.load()) return Unavailable("the sandbox is replacing its lost zygote; retry shortly");
   std::unique_lock lock(mutex_);
-  while (idle_.empty()) {
-    if (live_.size() < options_.workers) {
-      // A replacement that failed earlier: try again for this scan.
-      lock.unlock();
-      return Spawn();
+  while (true) {
+    while (idle_.empty()) {
+      if (live_.size() < options_.workers) {
+        // A replacement that failed earlier: try again for this scan.
+        lock.unlock();
+        return Spawn();
+      }
+      if (idle_changed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty()) {
+        return DeadlineExceeded("no sandboxed worker became free before the deadline");
+      }
     }
-    if (idle_changed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty()) {
-      return DeadlineExceeded("no sandboxed worker became free before the deadline");
-    }
+    auto worker = std::move(idle_.back());
+    idle_.pop_back();
+    if (!HungUp(worker->socket.get())) return worker;
+    // It died while idle (kill -9, the OOM killer): replaced, and no scan is lost on it.
+    lock.unlock();
+    const int status = worker->Wait();
+    Release(std::move(worker), Failure(false, Cause::kNone, status, false, options_.memory_limit_bytes).first);
+    lock.lock();
   }
-  auto worker = std::move(idle_.back());
-  idle_.pop_back();
-  return worker;
 }
 
-void WorkerPool::Release(std::unique_ptr<Worker> worker, bool reusable) const {
-  if (!reusable || worker->jobs >= options_.jobs_per_worker) {
+void WorkerPool::Release(std::unique_ptr<Worker> worker, std::string_view retired_for) const {
+  if (retired_for.empty() && worker->jobs >= options_.jobs_per_worker) retired_for = "recycled";
+  if (!retired_for.empty()) {
     const pid_t pid = worker->pid;
     worker.reset();  // kills and reaps
     {
       std::lock_guard lock(mutex_);
       std::erase(live_, pid);
+      ++worker_restarts_[std::string(retired_for)];
     }
     auto replacement = Spawn();
     if (!replacement.ok()) {
@@ -279,7 +379,12 @@ void WorkerPool::Log(const std::string& message) const {
   }
 }
 
-const std::vector<EngineInfo>& WorkerPool::engines() const { return zygote_->engines(); }
+const std::vector<EngineInfo>& WorkerPool::engines() const { return engines_; }
+
+uint64_t WorkerPool::ZygoteRestarts() const {
+  std::lock_guard lock(mutex_);
+  return zygote_restarts_;
+}
 
 std::vector<pid_t> WorkerPool::WorkerPids() const {
   std::lock_guard lock(mutex_);
@@ -322,7 +427,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   // watch the clock and the worker's memory; then read the frame, no later than the kill time.
   const uint64_t memory_base = ResidentBytes(worker->pid);
   const uint64_t oom_kills_before = OomKills();
-  enum class Cause { kNone, kTimeout, kMemory } killed = Cause::kNone;
+  Cause killed = Cause::kNone;
   bool readable = false;
   while (sent && !readable) {
     const auto now = Clock::now();
@@ -350,7 +455,7 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   if (received) {
     auto report = ReadWorkerReport(reply, *setup_);
     if (report.ok()) {
-      Release(std::move(worker), true);
+      Release(std::move(worker));
       // What the sandbox added: the sealed copy, the trip to the worker and back, the report's JSON.
       const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
       report->stages.push_back({"sandbox", std::max(elapsed - report->duration, std::chrono::microseconds(0)), 1,
@@ -363,34 +468,46 @@ StatusOr<ScanReport> WorkerPool::Scan(std::string_view name, std::span<const uin
   ::kill(worker->pid, SIGKILL);
   const int status = worker->Wait();
   failed_layer = worker->LastLayer();
-  Release(std::move(worker), false);
-  if (received) return unscanned("parser_crash", "the parser's worker sent no valid report");
-  if (killed == Cause::kTimeout) return unscanned("timeout", "the parser did not finish before the deadline; its worker was killed");
+  auto [reason, detail] = Failure(received, killed, status, OomKills() > oom_kills_before, options_.memory_limit_bytes);
+  Release(std::move(worker), reason);
+  return unscanned(reason, std::move(detail));
+}
+
+SandboxStats WorkerPool::Sandbox() const {
+  std::lock_guard lock(mutex_);
+  // An idle worker that died is replaced only when a scan would take it: not alive meanwhile.
+  const auto dead = std::count_if(idle_.begin(), idle_.end(), [](const auto& worker) { return HungUp(worker->socket.get()); });
+  return {true, ready_.load(), live_.size() - static_cast<size_t>(dead), zygote_restarts_, worker_restarts_};
+}
+
+namespace {
+
+std::pair<std::string_view, std::string> Failure(bool received, Cause killed, int status, bool oom_killed,
+                                                 uint64_t memory_limit_bytes) {
+  if (received) return {"parser_crash", "the parser's worker sent no valid report"};
+  if (killed == Cause::kTimeout) return {"timeout", "the parser did not finish before the deadline; its worker was killed"};
   if (killed == Cause::kMemory) {
-    return unscanned("memory_limit", fmt::format("the parser used more than {} MiB; its worker was killed",
-                                                 options_.memory_limit_bytes >> 20));
+    return {"memory_limit", fmt::format("the parser used more than {} MiB; its worker was killed", memory_limit_bytes >> 20)};
   }
-  if (status == kUnknownStatus) return unscanned("parser_crash", "the parser's worker ended; how is not known");
+  if (status == kUnknownStatus) return {"parser_crash", "the parser's worker ended; how is not known"};
   if (WIFSIGNALED(status)) {
     const int signal = WTERMSIG(status);
-    if (signal == SIGXCPU) return unscanned("timeout", "the parser's worker reached its CPU time limit");
+    if (signal == SIGXCPU) return {"timeout", "the parser's worker reached its CPU time limit"};
     // The OOM killer's SIGKILL is told apart by its count; any other comes from outside (RLIMIT_CPU's
     // hard limit is never reached: SIGXCPU at the soft limit ends the worker first).
-    if (signal == SIGKILL && OomKills() > oom_kills_before) {
-      return unscanned("memory_limit", "the parser's worker was killed by the kernel's OOM killer");
-    }
+    if (signal == SIGKILL && oom_killed) return {"memory_limit", "the parser's worker was killed by the kernel's OOM killer"};
     if (SentFromOutside(signal)) {
-      return unscanned("killed", fmt::format("the parser's worker was killed from outside the sandbox ({})",
-                                             SignalName(signal)));
+      return {"killed", fmt::format("the parser's worker was killed from outside the sandbox ({})", SignalName(signal))};
     }
-    const std::string detail = signal == SIGSYS ? "the parser made a forbidden system call (SIGSYS)"
-                                                : "the parser crashed (" + SignalName(signal) + ")";
-    return unscanned("parser_crash", detail);
+    return {"parser_crash", signal == SIGSYS ? "the parser made a forbidden system call (SIGSYS)"
+                                             : "the parser crashed (" + SignalName(signal) + ")"};
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == kExitOutOfMemory) {
-    return unscanned("memory_limit", "the parser could not allocate memory within its worker's limit");
+    return {"memory_limit", "the parser could not allocate memory within its worker's limit"};
   }
-  return unscanned("parser_crash", fmt::format("the parser's worker exited (status {})", WEXITSTATUS(status)));
+  return {"parser_crash", fmt::format("the parser's worker exited (status {})", WEXITSTATUS(status))};
 }
+
+}  // namespace
 
 }  // namespace tollgate::sandbox

@@ -7,14 +7,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <tbb/global_control.h>
 #include <nlohmann/json.hpp>
+
+#include "tollgate/sandbox/worker_pool.h"
 
 namespace tollgate::sandbox {
 namespace {
@@ -145,9 +150,69 @@ void Reply(int channel, const nlohmann::json& answer) {
 }
 
 std::mutex fork_server_mutex;
-UniqueFd fork_server_channel;  // guarded by fork_server_mutex
+UniqueFd fork_server_channel;  // guarded by fork_server_mutex, like fork_server_pid
+pid_t fork_server_pid = -1;
+// Set by RunForkServerIfAsked: main() starts a fork server when asked, so one can be executed.
+std::atomic<bool> can_execute_fork_server{false};
+constexpr std::string_view kForkServerFlag = "--tollgate-sandbox-fork-server=";
+
+// Gives the fork server's end of a new channel to `child_end`'s process as fd 3, stdin and stdout
+// /dev/null and nothing else; in a forked child, before it becomes the fork server or executes one.
+// Only async-signal-safe calls: the parent may have had threads.
+void ArrangeForkServerFds(int child_end) {
+  const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (dup2(child_end, kForkServerFd) != kForkServerFd || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+      dup2(null, STDOUT_FILENO) < 0 || close_range(kForkServerFd + 1, ~0u, 0) != 0) {
+    _exit(kExitSetupFailed);
+  }
+}
+
+// Replaces a lost fork server with a fresh execution of this program (the server has threads now:
+// forking it would copy their locks). Called with fork_server_mutex held.
+Status ExecuteForkServer() {
+  fork_server_channel.reset();
+  if (fork_server_pid > 0) {  // reaped, not left a zombie
+    ::kill(fork_server_pid, SIGKILL);
+    while (waitpid(fork_server_pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    fork_server_pid = -1;
+  }
+  if (!can_execute_fork_server.load()) {
+    return Unavailable("the sandbox's fork server has exited and this program cannot start another; restart Tollgate");
+  }
+  int ends[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
+  // Everything the child needs is made before fork(): it may only make async-signal-safe calls.
+  const std::string name = "tollgate-forks";
+  const std::string flag = std::string(kForkServerFlag) + std::to_string(getpid());
+  char* const argv[] = {const_cast<char*>(name.c_str()), const_cast<char*>(flag.c_str()), nullptr};
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(ends[0]);
+    close(ends[1]);
+    return Errno("fork a new fork server");
+  }
+  if (pid == 0) {
+    ArrangeForkServerFds(ends[1]);
+    execv("/proc/self/exe", argv);
+    _exit(kExitSetupFailed);
+  }
+  close(ends[1]);
+  fork_server_channel = UniqueFd(ends[0]);
+  fork_server_pid = pid;
+  return Status();
+}
 
 }  // namespace
+
+void RunForkServerIfAsked(int argc, char** argv) {
+  can_execute_fork_server.store(true);
+  if (argc != 2 || !std::string_view(argv[1]).starts_with(kForkServerFlag)) return;
+  const std::string_view server = std::string_view(argv[1]).substr(kForkServerFlag.size());
+  pid_t pid = 0;
+  if (std::from_chars(server.data(), server.data() + server.size(), pid).ec != std::errc()) _exit(kExitSetupFailed);
+  ForkServerMain(pid);
+}
 
 Status StartForkServer() {
   std::lock_guard lock(fork_server_mutex);
@@ -164,15 +229,12 @@ Status StartForkServer() {
   if (pid == 0) {
     // Only stdio and the channel: the server's sockets and files are no business of a parser. Workers
     // answer on their job socket only, so stdin and stdout are /dev/null; stderr stays for messages.
-    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (dup2(ends[1], kForkServerFd) != kForkServerFd || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
-        dup2(null, STDOUT_FILENO) < 0 || close_range(kForkServerFd + 1, ~0u, 0) != 0) {
-      _exit(kExitSetupFailed);
-    }
+    ArrangeForkServerFds(ends[1]);
     ForkServerMain(server);
   }
   close(ends[1]);
   fork_server_channel = UniqueFd(ends[0]);
+  fork_server_pid = pid;
   return Status();
 }
 
@@ -183,8 +245,13 @@ StatusOr<std::unique_ptr<Zygote>> Zygote::Start(const ScannerOptions& options, c
   UniqueFd ours(ends[0]), theirs(ends[1]);
   {
     std::lock_guard lock(fork_server_mutex);
-    if (!SendFrame(fork_server_channel.get(), ToJson(options, limits).dump(), theirs.get())) {
-      return Unavailable("the sandbox's fork server has exited; restart Tollgate");
+    const std::string request = ToJson(options, limits).dump();
+    if (!SendFrame(fork_server_channel.get(), request, theirs.get())) {
+      // The fork server is gone (the OOM killer, an operator): a new one, then the request again.
+      if (Status restarted = ExecuteForkServer(); !restarted.ok()) return restarted;
+      if (!SendFrame(fork_server_channel.get(), request, theirs.get())) {
+        return Unavailable("the sandbox's new fork server did not take the request");
+      }
     }
   }
   theirs.reset();

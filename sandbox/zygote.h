@@ -24,7 +24,9 @@
 namespace tollgate::sandbox {
 
 // Forks the fork server if it is not running yet. Call while the process has one thread (see
-// PrepareSandbox in worker_pool.h); later calls return at once.
+// PrepareSandbox in worker_pool.h); later calls return at once. A fork server that is lost later is
+// replaced by executing this program again (RunForkServerIfAsked), never by forking a process that
+// has threads.
 Status StartForkServer();
 
 // One rules version's zygote, seen from the server.
@@ -43,6 +45,8 @@ class Zygote {
   StatusOr<int> Reap(pid_t pid);
   // The engines of the Scanner it built, with their rule counts.
   const std::vector<EngineInfo>& engines() const { return engines_; }
+  // Its channel, to see it hang up (the zygote has exited); only the methods above read from it.
+  int channel() const { return channel_.get(); }
 
  private:
   explicit Zygote(UniqueFd channel) : channel_(std::move(channel)) {}

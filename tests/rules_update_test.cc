@@ -463,6 +463,55 @@ TEST_F(RulesUpdateTest, ServeSwapsRulesUnderContinuousScansWithoutFailingACall) 
 // The same with the running rules released before the next are built: scans wait instead of failing.
 TEST_F(RulesUpdateTest, ServeDrainsForAReloadWithoutFailingACall) { HotReloadUnderContinuousScans("drain"); }
 
+// The store and the server stay in step when the sandbox is lost: after kill -9 of the fork server
+// (its zygote and workers die with it), the server heals, and the next update goes live as usual.
+TEST_F(RulesUpdateTest, ServeFollowsTheStoreAfterItsForkServerIsKilled) {
+  Install("1");
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--rules-store", store().string(), "--workers", "2", "--no-cache"});
+  ASSERT_GT(serve.port(), 0) << serve.Log();
+  ASSERT_TRUE(serve.WaitForEvent("serving")) << serve.Log();
+  service::ClientOptions client_options;
+  client_options.target = fmt::format("127.0.0.1:{}", serve.port());
+  auto client = service::ScanClient::Connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  // The report of `content` once the server scans it, whole, with rules whose version starts with
+  // `version` (tried for 10 s at most).
+  auto scan_until_served = [&](const std::string& content, const std::string& version) {
+    const auto since = std::chrono::steady_clock::now();
+    ScanReport report;
+    while (std::chrono::steady_clock::now() - since < std::chrono::seconds(10)) {
+      auto response = (*client)->Scan("sample.txt", content);
+      if (response.ok()) {
+        report = service::FromProto(*response);
+        if (report.rules_version.starts_with(version) && report.verdict != Verdict::kIncomplete) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return report;
+  };
+
+  const std::set<pid_t> fork_servers = DescendantsNamed(serve.pid(), "tollgate-forks");
+  ASSERT_EQ(fork_servers.size(), 1u);
+  ::kill(*fork_servers.begin(), SIGKILL);
+  const ScanReport healed = scan_until_served(kEicar, "1+sha256:");
+  EXPECT_EQ(healed.verdict, Verdict::kMalicious) << serve.Log();
+  EXPECT_TRUE(healed.rules_version.starts_with("1+sha256:")) << healed.rules_version;
+  EXPECT_EQ(ActiveVersion(), "active: 1");
+
+  const std::string second = Install("2", {"A"});
+  ASSERT_FALSE(second.empty());
+  const ScanReport marker = scan_until_served(MarkerSample("A"), second);
+  EXPECT_EQ(marker.rules_version, second) << serve.Log();
+  EXPECT_EQ(marker.verdict, Verdict::kMalicious);
+  EXPECT_EQ(ActiveVersion(), "active: 2");
+  const std::string log = serve.Log();
+  EXPECT_EQ(log.find("rules_reload_failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"event\":\"sandbox_restored\""), std::string::npos) << log;
+  EXPECT_EQ(DescendantsNamed(serve.pid(), "tollgate-forks").size(), 1u);
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.WaitExit(std::chrono::seconds(60)), 0) << serve.Log();
+}
+
 // A running `tollgate serve --rules-store --reload-mode MODE` follows the store while clients scan
 // without pause: three updates, two refused bundles and one rollback. No call fails, every verdict
 // matches exactly the rules of the one version it reports, and a new rule detects its sample within

@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -22,6 +24,7 @@
 namespace tollgate::testing {
 namespace {
 
+using namespace std::chrono_literals;
 using sandbox::WorkerPool;
 using sandbox::WorkerPoolOptions;
 
@@ -309,6 +312,79 @@ TEST(SandboxedServe, ContainsFaultsAndKeepsServing) {
     EXPECT_EQ(next->verdict(), v1::VERDICT_MALICIOUS) << "after " << fault;
   }
   expect_workers_confined();
+}
+
+// kill -9 of the zygote, the fork server (the zygote dies with it) or every worker, in turn and
+// again: the server replaces what it lost by itself, refuses calls meanwhile with UNAVAILABLE (never
+// a wrong verdict), and scans correctly again within 5 s.
+TEST(SandboxedServe, ReplacesALostZygoteForkServerOrWorkers) {
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--workers", "2", "--no-cache", "--metrics", "127.0.0.1:0"});
+  ASSERT_TRUE(serve.WaitForEvent("serving")) << serve.Log();
+  const std::string metrics_address = serve.WaitForEvent("listening")->at("metrics");
+  const int metrics_port = std::stoi(metrics_address.substr(metrics_address.rfind(':') + 1));
+  service::ClientOptions client_options;
+  client_options.target = "127.0.0.1:" + std::to_string(serve.port());
+  auto client = service::ScanClient::Connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  int sent = 0;
+  // Whether `pid` is gone (or a zombie nobody has reaped yet).
+  auto gone = [](pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    const size_t end_of_name = text.rfind(')');
+    return end_of_name == std::string::npos || text.substr(end_of_name + 2, 1) == "Z";
+  };
+  auto wait_until = [](const auto& condition) {
+    for (int i = 0; i < 200 && !condition(); ++i) std::this_thread::sleep_for(50ms);
+    return condition();
+  };
+  for (const char* victim : {"tollgate-zygote", "tollgate-forks", "tollgate-worker", "tollgate-zygote",
+                             "tollgate-forks"}) {
+    // Whole again before the next kill: a zygote and both workers.
+    ASSERT_TRUE(wait_until([&] {
+      return DescendantsNamed(serve.pid(), "tollgate-zygote").size() == 1 && WorkersOf(serve.pid()).size() == 2;
+    })) << serve.Log();
+    const std::set<pid_t> victims = DescendantsNamed(serve.pid(), victim);
+    ASSERT_FALSE(victims.empty()) << victim;
+    // What dies with them: a zygote's workers, a fork server's zygote and its workers.
+    std::set<pid_t> dying = victims;
+    for (const char* name : {"tollgate-zygote", "tollgate-worker"}) {
+      for (pid_t victim_pid : victims) dying.merge(DescendantsNamed(victim_pid, name));
+    }
+    for (pid_t pid : victims) ::kill(pid, SIGKILL);
+    const auto killed = std::chrono::steady_clock::now();
+    ASSERT_TRUE(wait_until([&] { return std::all_of(dying.begin(), dying.end(), gone); })) << victim;
+    bool correct = false;
+    while (!correct && std::chrono::steady_clock::now() - killed < 10s) {
+      auto response = (*client)->Scan("eicar.com", kEicar + "\n" + std::to_string(++sent));
+      if (!response.ok()) {
+        EXPECT_EQ(response.status().code(), StatusCode::kUnavailable) << victim << ": " << response.status().ToString();
+        std::this_thread::sleep_for(50ms);
+        continue;
+      }
+      // A scan whose worker died under it is incomplete (blocked): never clean.
+      EXPECT_NE(response->verdict(), v1::VERDICT_CLEAN) << victim;
+      correct = response->verdict() == v1::VERDICT_MALICIOUS;
+    }
+    EXPECT_TRUE(correct) << "no correct verdict after the " << victim << " was killed\n" << serve.Log();
+    EXPECT_LT(std::chrono::steady_clock::now() - killed, 5s) << victim;
+  }
+  const std::string log = serve.Log();
+  EXPECT_NE(log.find("\"event\":\"sandbox_lost\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"event\":\"sandbox_restored\""), std::string::npos) << log;
+  // One fork server, one zygote and two confined workers again, the lost ones reaped.
+  EXPECT_EQ(DescendantsNamed(serve.pid(), "tollgate-forks").size(), 1u);
+  EXPECT_EQ(DescendantsNamed(serve.pid(), "tollgate-zygote").size(), 1u);
+  const std::set<pid_t> workers = WorkersOf(serve.pid());
+  EXPECT_EQ(workers.size(), 2u);
+  for (pid_t pid : workers) EXPECT_EQ(SeccompMode(pid), "2") << "worker " << pid;
+  // Four zygotes lost (a fork server takes its zygote with it), four built again.
+  const std::string metrics = HttpGet(metrics_port, "/metrics");
+  EXPECT_NE(metrics.find("tollgate_sandbox_restarts_total 4\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tollgate_sandbox_workers_alive 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tollgate_sandbox_ready 1\n"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("tollgate_sandbox_worker_restarts_total{reason=\"killed\"} 0\n"), std::string::npos)
+      << "the killed workers were counted\n" << metrics;
 }
 
 TEST(SandboxedScan, TheCliReportsACrashAndGoesOn) {

@@ -199,10 +199,10 @@ class ServeProcess {
   bool closed_ = false;
 };
 
-// The sandboxed workers among the descendants of `pid` (a server): processes named
-// "tollgate-worker", which the server's fork server and zygotes fork.
-inline std::set<pid_t> WorkersOf(pid_t pid) {
-  std::set<pid_t> workers;
+// The descendants of `pid` (a server) named `name`: "tollgate-forks" (the sandbox's fork server),
+// "tollgate-zygote", "tollgate-worker".
+inline std::set<pid_t> DescendantsNamed(pid_t pid, const std::string& process_name) {
+  std::set<pid_t> found;
   std::vector<pid_t> pending = {pid};
   while (!pending.empty()) {
     const pid_t parent = pending.back();
@@ -214,12 +214,15 @@ inline std::set<pid_t> WorkersOf(pid_t pid) {
         pending.push_back(child);
         std::ifstream comm("/proc/" + std::to_string(child) + "/comm");
         std::string name;
-        if (std::getline(comm, name) && name == "tollgate-worker") workers.insert(child);
+        if (std::getline(comm, name) && name == process_name) found.insert(child);
       }
     }
   }
-  return workers;
+  return found;
 }
+
+// The sandboxed workers of a server: forked by its fork server's zygotes.
+inline std::set<pid_t> WorkersOf(pid_t pid) { return DescendantsNamed(pid, "tollgate-worker"); }
 
 inline nlohmann::json CorpusExpectations() {
   return nlohmann::json::parse(ReadFile(std::filesystem::path(TOLLGATE_SOURCE_DIR) / "corpus" / "expectations.json"));

@@ -5,8 +5,11 @@
 #include "rules_command.h"
 #include "scan_command.h"
 #include "serve_command.h"
+#include "tollgate/sandbox/worker_pool.h"
 
 int main(int argc, char** argv) {
+  // Before anything else: this process may be a replacement for the sandbox's lost fork server.
+  tollgate::sandbox::RunForkServerIfAsked(argc, argv);
   CLI::App app{"Tollgate: scans uploads with ClamAV, YARA and Hyperscan on every unpacked layer"};
   app.require_subcommand(1);
   int exit_code = 0;

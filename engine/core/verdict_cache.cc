@@ -77,6 +77,8 @@ class Caching final : public ScanRunner {
 
   const ScannerSetup& setup() const override { return runner_->setup(); }
   const std::vector<EngineInfo>& engines() const override { return runner_->engines(); }
+  bool Ready() const override { return runner_->Ready(); }
+  SandboxStats Sandbox() const override { return runner_->Sandbox(); }
 
   StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
                            std::chrono::steady_clock::time_point deadline) const override {

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <map>
 
 namespace tollgate::service {
 namespace {
@@ -83,7 +84,7 @@ void ServiceMetrics::RecordReload(bool installed) {
   ++(installed ? reloads_installed_ : reloads_failed_);
 }
 
-std::string ServiceMetrics::Render(int in_flight, const VerdictCache* cache) const {
+std::string ServiceMetrics::Render(int in_flight, const VerdictCache* cache, const SandboxStats& sandbox) const {
   std::lock_guard lock(mutex_);
   std::string out;
   auto header = [&out](std::string_view name, std::string_view type, std::string_view help) {
@@ -128,6 +129,21 @@ std::string ServiceMetrics::Render(int in_flight, const VerdictCache* cache) con
     out += fmt::format("tollgate_verdict_cache_hits_total {}\n", cache->hits.load());
     header("tollgate_verdict_cache_misses_total", "counter", "Uploads looked up in the verdict cache and scanned.");
     out += fmt::format("tollgate_verdict_cache_misses_total {}\n", cache->misses.load());
+  }
+  if (sandbox.sandboxed) {
+    header("tollgate_sandbox_ready", "gauge", "1 while the sandbox can scan, 0 while it replaces processes it lost.");
+    out += fmt::format("tollgate_sandbox_ready {}\n", sandbox.ready ? 1 : 0);
+    header("tollgate_sandbox_workers_alive", "gauge", "Sandboxed worker processes alive, idle or busy.");
+    out += fmt::format("tollgate_sandbox_workers_alive {}\n", sandbox.workers_alive);
+    header("tollgate_sandbox_restarts_total", "counter", "Zygotes built to replace a lost one (with the rules' sandbox).");
+    out += fmt::format("tollgate_sandbox_restarts_total {}\n", sandbox.zygote_restarts);
+    header("tollgate_sandbox_worker_restarts_total", "counter", "Workers replaced, by reason (with the rules' sandbox).");
+    std::map<std::string, uint64_t> restarts = {{"parser_crash", 0}, {"timeout", 0}, {"memory_limit", 0},
+                                                {"killed", 0},       {"recycled", 0}, {"zygote_lost", 0}};
+    for (const auto& [reason, count] : sandbox.worker_restarts) restarts[reason] = count;
+    for (const auto& [reason, count] : restarts) {
+      out += fmt::format("tollgate_sandbox_worker_restarts_total{{reason=\"{}\"}} {}\n", Escape(reason), count);
+    }
   }
   return out;
 }

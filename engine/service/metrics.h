@@ -48,8 +48,8 @@ class ServiceMetrics {
   // A hot reload of the rules: installed, or the version did not load.
   void RecordReload(bool installed);
   // The text exposition; `in_flight` is sampled by the caller, `cache` (may be null) is the
-  // verdict cache the scans use.
-  std::string Render(int in_flight, const VerdictCache* cache) const;
+  // verdict cache the scans use, `sandbox` what the running rules' sandbox went through.
+  std::string Render(int in_flight, const VerdictCache* cache, const SandboxStats& sandbox = {}) const;
 
   // Upper bounds of the scan duration histogram, seconds.
   static constexpr std::array<double, 14> kDurationBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,

@@ -29,7 +29,13 @@ TEST(ServiceMetrics, RendersEveryFamilyWithFixedLabels) {
   auto cache = NewLocalVerdictCache(1 << 20);
   cache->hits = 7;
   cache->misses = 2;
-  const std::string text = metrics.Render(3, cache.get());
+  SandboxStats sandbox;
+  sandbox.sandboxed = true;
+  sandbox.ready = false;
+  sandbox.workers_alive = 2;
+  sandbox.zygote_restarts = 1;
+  sandbox.worker_restarts = {{"killed", 4}, {"recycled", 1}};
+  const std::string text = metrics.Render(3, cache.get(), sandbox);
   EXPECT_TRUE(Has(text, "# TYPE tollgate_scans_total counter")) << text;
   EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"malicious\"} 1"));
   EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"clean\"} 1"));
@@ -54,7 +60,14 @@ TEST(ServiceMetrics, RendersEveryFamilyWithFixedLabels) {
   EXPECT_TRUE(Has(text, "tollgate_rejected_total{reason=\"locked_out\"} 0"));
   EXPECT_TRUE(Has(text, "tollgate_verdict_cache_hits_total 7"));
   EXPECT_TRUE(Has(text, "tollgate_verdict_cache_misses_total 2"));
+  EXPECT_TRUE(Has(text, "tollgate_sandbox_ready 0"));
+  EXPECT_TRUE(Has(text, "tollgate_sandbox_workers_alive 2"));
+  EXPECT_TRUE(Has(text, "tollgate_sandbox_restarts_total 1"));
+  EXPECT_TRUE(Has(text, "tollgate_sandbox_worker_restarts_total{reason=\"killed\"} 4"));
+  EXPECT_TRUE(Has(text, "tollgate_sandbox_worker_restarts_total{reason=\"recycled\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_sandbox_worker_restarts_total{reason=\"timeout\"} 0"));
   EXPECT_EQ(metrics.Render(0, nullptr).find("verdict_cache"), std::string::npos) << "no cache, no cache metrics";
+  EXPECT_EQ(metrics.Render(0, nullptr).find("tollgate_sandbox"), std::string::npos) << "in process, no sandbox metrics";
   // Signature names never become labels.
   EXPECT_EQ(text.find("Some_Rule_Name"), std::string::npos);
   EXPECT_EQ(text.find("made-up"), std::string::npos);

@@ -59,11 +59,14 @@ Status FromGrpc(const grpc::Status& status) {
   return Status(static_cast<StatusCode>(status.error_code()), status.error_message());
 }
 
-bool RefusedAsBusy(const grpc::Status& status, const grpc::ClientContext& context) {
-  if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) return false;
+// A refusal the server says will pass: busy (RESOURCE_EXHAUSTED), or a sandbox replacing processes
+// it lost (UNAVAILABLE).
+bool Retryable(const grpc::Status& status, const grpc::ClientContext& context) {
   const auto& trailers = context.GetServerTrailingMetadata();
   const auto it = trailers.find("tollgate-retryable");
-  return it != trailers.end() && it->second == "busy";
+  if (it == trailers.end()) return false;
+  return (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && it->second == "busy") ||
+         (status.error_code() == grpc::StatusCode::UNAVAILABLE && it->second == "sandbox");
 }
 
 // Writes a ScanStream call: metadata first, then the content in chunks from `read_chunk`, which
@@ -136,7 +139,7 @@ StatusOr<v1::ScanResponse> ScanClient::WithRetries(const Attempt& attempt) const
     const grpc::Status status = attempt(context, response, local_error);
     if (!local_error.ok()) return local_error;
     if (status.ok()) return response;
-    if (!RefusedAsBusy(status, context) || Clock::now() + backoff >= deadline) return FromGrpc(status);
+    if (!Retryable(status, context) || Clock::now() + backoff >= deadline) return FromGrpc(status);
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
   }

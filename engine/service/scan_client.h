@@ -2,7 +2,8 @@
 //
 // Files are sent with ScanStream in chunks (1 MiB by default), so any size up to the server's limit
 // works. A call refused because the server is busy (RESOURCE_EXHAUSTED with `tollgate-retryable:
-// busy`) is retried with backoff until the per-file timeout; every other RPC error is returned.
+// busy`) or its sandbox is replacing lost processes (UNAVAILABLE with `tollgate-retryable: sandbox`)
+// is retried with backoff until the per-file timeout; every other RPC error is returned.
 #pragma once
 
 #include <chrono>
@@ -39,7 +40,7 @@ class ScanClient {
 
  private:
   ScanClient() = default;
-  // Runs `attempt` with a fresh context until it is not refused as busy or the time is up.
+  // Runs `attempt` with a fresh context until it is not refused as retryable or the time is up.
   template <typename Attempt>
   StatusOr<v1::ScanResponse> WithRetries(const Attempt& attempt) const;
 

@@ -29,6 +29,10 @@ constexpr char kServiceName[] = "tollgate.v1.Scanner";
 constexpr uint64_t kMessageOverhead = 64 << 10;
 // Longest a call waits for a draining reload to install the next rules (a large bundle's build).
 constexpr auto kMaxDrainWait = std::chrono::minutes(5);
+// At shutdown, how long gRPC may take to send the answers of the calls that just finished.
+constexpr auto kLastAnswersMargin = std::chrono::milliseconds(250);
+// How often health follows the scanner's readiness (a sandbox replacing processes it lost).
+constexpr auto kReadinessPoll = std::chrono::milliseconds(50);
 
 StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& options) {
   const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
@@ -133,6 +137,36 @@ struct ScanServer::State {
     return shutting_down.load() ? nullptr : snapshot;
   }
 
+  // Follows the snapshot's readiness into the health service until shutdown: a load balancer stops
+  // routing uploads to a replica whose sandbox cannot scan, and comes back once it can.
+  void WatchReadiness(grpc::HealthCheckServiceInterface& health) {
+    bool serving = true;
+    while (!shutting_down.load()) {
+      std::this_thread::sleep_for(kReadinessPoll);
+      std::shared_ptr<const ScanRunner> runner;
+      {
+        std::lock_guard lock(snapshot_mutex);
+        runner = snapshot;
+      }
+      // No snapshot: a reload drains, and scans wait for the next one rather than fail.
+      const bool ready = runner == nullptr || runner->Ready();
+      if (ready == serving || shutting_down.load()) continue;
+      serving = ready;
+      health.SetServingStatus(ready);
+      health.SetServingStatus(kServiceName, ready);
+      log.Write(ready ? "sandbox_restored" : "sandbox_lost", {{"serving", ready}});
+    }
+  }
+
+  std::string RenderMetrics() {
+    std::shared_ptr<const ScanRunner> runner;
+    {
+      std::lock_guard lock(snapshot_mutex);
+      runner = snapshot;
+    }
+    return metrics.Render(in_flight.load(), options.verdict_cache.get(), runner ? runner->Sandbox() : SandboxStats{});
+  }
+
   // Hands `next` to new scans; returns the version it replaces ("" before the first).
   std::string Install(std::shared_ptr<const ScanRunner> next) {
     std::string previous;
@@ -159,6 +193,7 @@ struct ScanServer::State {
   std::atomic<int> scan_calls{0};  // Scan and ScanStream calls running, from their first step
   std::atomic<bool> shutting_down{false};
   ReceiveWatch receive_watch;
+  std::thread readiness_watch;  // WatchReadiness, from the first SetScanner to Shutdown
   // Last: destroyed first, while the metrics and counters it renders still exist.
   std::unique_ptr<MetricsEndpoint> metrics_endpoint;
 };
@@ -264,6 +299,12 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
                     grpc::Status(grpc::StatusCode::UNAVAILABLE, state_.shutting_down.load()
                                                                     ? "the server is shutting down"
                                                                     : "rules are loading or reloading"));
+    }
+    if (!runner->Ready()) {
+      context.AddTrailingMetadata("tollgate-retryable", "sandbox");
+      return Refuse(call, Rejection::kNotReady,
+                    grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "the sandbox is replacing processes it lost: retry in a few seconds"));
     }
     std::optional<std::string_view> authorization;
     const auto& metadata = context.client_metadata();
@@ -429,7 +470,7 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
         CheckPlainTextAllowed(options.metrics_listen, "--metrics", options.allow_insecure_remote));
     auto address = ParseHostPort(options.metrics_listen);
     if (!address.ok()) return address.status();
-    auto endpoint = MetricsEndpoint::Start(*address, [&state] { return state.metrics.Render(state.in_flight.load(), state.options.verdict_cache.get()); });
+    auto endpoint = MetricsEndpoint::Start(*address, [&state] { return state.RenderMetrics(); });
     if (!endpoint.ok()) return endpoint.status();
     state.metrics_endpoint = std::move(*endpoint);
     metrics_address = fmt::format("{}:{}", address->host, state.metrics_endpoint->port());
@@ -495,6 +536,9 @@ void ScanServer::SetScanner(std::unique_ptr<ScanRunner> runner, std::chrono::dur
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
+  if (!state.readiness_watch.joinable()) {
+    state.readiness_watch = std::thread([&state, health] { state.WatchReadiness(*health); });
+  }
   // Logged once it is true: whoever waits for this line may scan at once.
   state.log.Write("serving", {{"rules_version", rules_version}, {"policy", policy}, {"rules_load_seconds", load_time.count()}});
 }
@@ -551,15 +595,17 @@ void ScanServer::Shutdown() {
     state.snapshot_changed.notify_all();
     state.log.Write("shutdown", {{"in_flight", state.in_flight.load()},
                                  {"grace_ms", state.options.shutdown_grace.count()}});
+    if (state.readiness_watch.joinable()) state.readiness_watch.join();
     // NOT_SERVING first, so load balancers stop sending; then drain.
     server_->GetHealthCheckService()->Shutdown();
     // gRPC's own drain also waits for every connected client to hang up, so one idle connection
-    // would hold the server for the whole grace period: wait for the scan calls alone, then stop.
+    // would hold the server for the whole grace period: wait for the scan calls alone, then give
+    // gRPC a moment to send the last answers (a handler returns before its status is sent).
     const auto grace_end = std::chrono::steady_clock::now() + state.options.shutdown_grace;
     while (state.scan_calls.load() > 0 && std::chrono::steady_clock::now() < grace_end) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Shutdown(std::chrono::system_clock::now() + kLastAnswersMargin);
     state.metrics_endpoint.reset();
     state.log.Write("stopped", {{"in_flight", state.in_flight.load()}});
     // After the drain: nothing is recorded after it.
@@ -574,7 +620,7 @@ int ScanServer::metrics_port() const {
 }
 
 std::string ScanServer::MetricsText() const {
-  return state_->metrics.Render(state_->in_flight.load(), state_->options.verdict_cache.get());
+  return state_->RenderMetrics();
 }
 
 }  // namespace tollgate::service

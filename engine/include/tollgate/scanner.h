@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -76,6 +77,18 @@ struct ScanReport {
 };
 
 using LayerObserver = std::function<void(const ObjectPath& layer)>;
+
+// What a sandboxed runner's processes went through, for metrics (nothing for one that scans in its
+// own process).
+struct SandboxStats {
+  bool sandboxed = false;
+  bool ready = true;  // ScanRunner::Ready()
+  uint64_t workers_alive = 0;
+  uint64_t zygote_restarts = 0;  // zygotes built to replace a lost one
+  // Workers replaced, by why: the incomplete reason of the scan they failed ("parser_crash",
+  // "timeout", "memory_limit", "killed"), "recycled" after their jobs, "zygote_lost".
+  std::map<std::string, uint64_t> worker_restarts;
+};
 
 // A scanner's configuration, resolved without compiling any rule: the options, the rules version (a
 // hash of the rule files' names and contents), the policy. What a process that hands every scan to
@@ -149,6 +162,10 @@ class ScanRunner {
   // The rules version, policy and limits the scans use, and the engines with their rule counts.
   virtual const ScannerSetup& setup() const = 0;
   virtual const std::vector<EngineInfo>& engines() const = 0;
+  // Whether scans can run now: false while a sandbox replaces processes it lost; meanwhile Run()
+  // fails UNAVAILABLE, and a server reports NOT_SERVING.
+  virtual bool Ready() const { return true; }
+  virtual SandboxStats Sandbox() const { return {}; }
   virtual StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
                                    std::chrono::steady_clock::time_point deadline) const = 0;
   // Reads `path` (at most one byte past the layer limit) and runs it; the report names its base name.

@@ -15,16 +15,24 @@
 // from outside the pool, such as an operator's kill -9). Workers are also replaced
 // after `jobs_per_worker` scans. One pool serves one rules snapshot: a rule update builds a new pool.
 //
+// The pool heals itself: when its zygote exits (the OOM killer's likely choice: it holds the
+// compiled rules), its workers die with it; a supervisor thread sees the zygote's channel close,
+// has a new zygote built (a new fork server first, executed afresh from this program, if that one is
+// gone too: see RunForkServerIfAsked) and forks the workers again. Meanwhile Ready() is false and
+// Scan() fails UNAVAILABLE at once.
+//
 // Thread-safe: Scan() may be called from many threads; at most `workers` scans run at once, the
 // others wait for a worker (until their deadline). The destructor kills and reaps every worker.
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -35,6 +43,7 @@
 
 #include "tollgate/scanner.h"
 #include "tollgate/status.h"
+#include "tollgate/unique_fd.h"
 
 namespace tollgate::sandbox {
 
@@ -64,6 +73,11 @@ StatusOr<ScanReport> ReadWorkerReport(std::string_view reply, const ScannerSetup
 // process, which is what it is there to avoid.
 Status PrepareSandbox();
 
+// Call first in main(), with its arguments: in a process started as the sandbox's fork server (a
+// replacement for one that was lost, executed from this program) it runs that and never returns.
+// Calling it also tells the sandbox that this program can be executed so.
+void RunForkServerIfAsked(int argc, char** argv);
+
 class WorkerPool final : public ScanRunner {
  public:
   static StatusOr<std::unique_ptr<WorkerPool>> Start(std::shared_ptr<const ScannerSetup> setup,
@@ -79,6 +93,8 @@ class WorkerPool final : public ScanRunner {
 
   const ScannerSetup& setup() const override { return *setup_; }
   const std::vector<EngineInfo>& engines() const override;
+  bool Ready() const override { return ready_.load(); }
+  SandboxStats Sandbox() const override;
   StatusOr<ScanReport> Run(std::string_view name, std::span<const uint8_t> bytes,
                            std::chrono::steady_clock::time_point deadline) const override {
     return Scan(name, bytes, deadline);
@@ -88,6 +104,8 @@ class WorkerPool final : public ScanRunner {
   std::vector<pid_t> WorkerPids() const;
   // Workers forked since Start(), replacements included.
   uint64_t WorkersStarted() const;
+  // Zygotes started to replace one that exited.
+  uint64_t ZygoteRestarts() const;
 
  private:
   struct Worker;
@@ -97,17 +115,29 @@ class WorkerPool final : public ScanRunner {
   Status AwaitReady(Worker& worker) const;
   StatusOr<std::unique_ptr<Worker>> Spawn() const;
   StatusOr<std::unique_ptr<Worker>> Acquire(std::chrono::steady_clock::time_point deadline) const;
-  void Release(std::unique_ptr<Worker> worker, bool reusable) const;
+  // Back to the idle workers, or, when `retired_for` says why (or its jobs are done), replaced.
+  void Release(std::unique_ptr<Worker> worker, std::string_view retired_for = "") const;
   void Log(const std::string& message) const;
+  // Waits for the zygote to exit, then builds another and refills the pool, until the pool ends.
+  void Supervise();
+  // Waits for `zygote` to exit (true) or the pool to end (false).
+  bool AwaitExit(const Zygote& zygote) const;
 
   std::shared_ptr<const ScannerSetup> setup_;
   WorkerPoolOptions options_;
-  std::unique_ptr<Zygote> zygote_;  // outlives the workers: it reaps them
+  uint64_t worker_cpu_seconds_ = 0;  // each worker's RLIMIT_CPU
+  std::shared_ptr<Zygote> zygote_;  // guarded by mutex_; each worker keeps its own: it reaps them
+  std::vector<EngineInfo> engines_;  // what the zygotes compiled
+  std::atomic<bool> ready_{true};
+  UniqueFd stop_;                   // an eventfd, written when the pool ends
+  std::thread supervisor_;
   mutable std::mutex mutex_;
   mutable std::condition_variable idle_changed_;
   mutable std::vector<std::unique_ptr<Worker>> idle_;  // guarded by mutex_, like the fields below
   mutable std::vector<pid_t> live_;
   mutable uint64_t started_ = 0;
+  mutable std::map<std::string, uint64_t> worker_restarts_;
+  uint64_t zygote_restarts_ = 0;
 };
 
 }  // namespace tollgate::sandbox
