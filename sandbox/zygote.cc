@@ -157,14 +157,37 @@ std::atomic<bool> can_execute_fork_server{false};
 constexpr std::string_view kForkServerFlag = "--tollgate-sandbox-fork-server=";
 
 // Gives the fork server's end of a new channel to `child_end`'s process as fd 3, stdin and stdout
-// /dev/null and nothing else; in a forked child, before it becomes the fork server or executes one.
-// Only async-signal-safe calls: the parent may have had threads.
+// /dev/null and nothing else (the server's sockets and files are no business of a parser; stderr
+// stays for messages); in a forked child, before it becomes the fork server or executes one. Only
+// async-signal-safe calls: the parent may have had threads.
 void ArrangeForkServerFds(int child_end) {
   const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (dup2(child_end, kForkServerFd) != kForkServerFd || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
       dup2(null, STDOUT_FILENO) < 0 || close_range(kForkServerFd + 1, ~0u, 0) != 0) {
     _exit(kExitSetupFailed);
   }
+}
+
+// Forks the fork server's process with a new channel: in the child, `become` runs with the channel
+// as fd 3 and never returns; the parent keeps the other end. Called with fork_server_mutex held.
+template <typename Become>
+Status ForkForkServer(const char* what, Become become) {
+  int ends[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(ends[0]);
+    close(ends[1]);
+    return Errno(what);
+  }
+  if (pid == 0) {
+    ArrangeForkServerFds(ends[1]);
+    become();
+  }
+  close(ends[1]);
+  fork_server_channel = UniqueFd(ends[0]);
+  fork_server_pid = pid;
+  return Status();
 }
 
 // Replaces a lost fork server with a fresh execution of this program (the server has threads now:
@@ -180,27 +203,14 @@ Status ExecuteForkServer() {
   if (!can_execute_fork_server.load()) {
     return Unavailable("the sandbox's fork server has exited and this program cannot start another; restart Tollgate");
   }
-  int ends[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
   // Everything the child needs is made before fork(): it may only make async-signal-safe calls.
   const std::string name = "tollgate-forks";
   const std::string flag = std::string(kForkServerFlag) + std::to_string(getpid());
   char* const argv[] = {const_cast<char*>(name.c_str()), const_cast<char*>(flag.c_str()), nullptr};
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(ends[0]);
-    close(ends[1]);
-    return Errno("fork a new fork server");
-  }
-  if (pid == 0) {
-    ArrangeForkServerFds(ends[1]);
+  return ForkForkServer("fork a new fork server", [&argv] {
     execv("/proc/self/exe", argv);
     _exit(kExitSetupFailed);
-  }
-  close(ends[1]);
-  fork_server_channel = UniqueFd(ends[0]);
-  fork_server_pid = pid;
-  return Status();
+  });
 }
 
 }  // namespace
@@ -217,25 +227,8 @@ void RunForkServerIfAsked(int argc, char** argv) {
 Status StartForkServer() {
   std::lock_guard lock(fork_server_mutex);
   if (fork_server_channel.get() >= 0) return Status();
-  int ends[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return Errno("socketpair");
   const pid_t server = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(ends[0]);
-    close(ends[1]);
-    return Errno("fork the sandbox's fork server");
-  }
-  if (pid == 0) {
-    // Only stdio and the channel: the server's sockets and files are no business of a parser. Workers
-    // answer on their job socket only, so stdin and stdout are /dev/null; stderr stays for messages.
-    ArrangeForkServerFds(ends[1]);
-    ForkServerMain(server);
-  }
-  close(ends[1]);
-  fork_server_channel = UniqueFd(ends[0]);
-  fork_server_pid = pid;
-  return Status();
+  return ForkForkServer("fork the sandbox's fork server", [server] { ForkServerMain(server); });
 }
 
 StatusOr<std::unique_ptr<Zygote>> Zygote::Start(const ScannerOptions& options, const WorkerLimits& limits) {

@@ -81,14 +81,15 @@ TEST(Bombs, DeepNestingStopsAtTheDepthLimit) { ExpectCheapIncomplete("threats/de
 TEST(ExtractedLayerLimits, ATarOfMoreMembersThanMaxFilesEndsIncomplete) {
   TempDir dir;
   const std::filesystem::path tar = dir.path() / "notes.tar";
-  const CommandResult made = RunCommand(
-      "/usr/bin/python3 -c \"import io, sys, tarfile\n"
+  const CommandResult made = RunPython(
+      "import io, sys, tarfile\n"
       "with tarfile.open(sys.argv[1], 'w') as t:\n"
       "    for i in range(12):\n"
       "        data = ('note %d\\n' % i).encode()\n"
       "        info = tarfile.TarInfo('note%02d.txt' % i)\n"
       "        info.size = len(data)\n"
-      "        t.addfile(info, io.BytesIO(data))\" " + tar.string());
+      "        t.addfile(info, io.BytesIO(data))",
+      tar.string());
   ASSERT_EQ(made.exit_code, 0) << made.output;
   auto scan = [&](int max_files) {
     const CommandResult result = RunCommand(std::string(TOLLGATE_EXECUTABLE) + " scan --json --no-cache --max-files " +

@@ -174,11 +174,12 @@ INSTANTIATE_TEST_SUITE_P(Faults, FaultTest,
 TEST_F(WorkerPoolTest, NamesTheLayerAParserCrashedIn) {
   TempDir dir;
   const std::filesystem::path archive = dir.path() / "upload.zip";
-  const CommandResult made = RunCommand(
-      "/usr/bin/python3 -c \"import sys, zipfile\n"
+  const CommandResult made = RunPython(
+      "import sys, zipfile\n"
       "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n"
       "    z.writestr('docs/notes.txt', 'just a note\\n')\n"
-      "    z.writestr('docs/fault.txt', 'TOLLGATE-FAULT:crash\\n')\" " + archive.string());
+      "    z.writestr('docs/fault.txt', 'TOLLGATE-FAULT:crash\\n')",
+      archive.string());
   ASSERT_EQ(made.exit_code, 0) << made.output;
   const ScanReport report = Scan("upload.zip", ReadFile(archive));
   EXPECT_EQ(report.verdict, Verdict::kIncomplete);

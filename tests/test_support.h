@@ -67,6 +67,12 @@ inline CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
+// Runs `program` with Debian's Python (which has the python3-* packages) and one argument, e.g. to
+// build an archive for a test.
+inline CommandResult RunPython(const std::string& program, const std::string& argument) {
+  return RunCommand("/usr/bin/python3 -c \"" + program + "\" " + argument);
+}
+
 // An Ed25519 key pair made with the openssl command, the private key 0400 as `--audit-key` wants it.
 inline bool MakeAuditKeyPair(const std::filesystem::path& private_key, const std::filesystem::path& public_key) {
   return RunCommand("openssl genpkey -algorithm ed25519 -out " + private_key.string() + " && chmod 0400 " +
