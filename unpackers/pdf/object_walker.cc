@@ -15,6 +15,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "escaped_names.h"
@@ -121,6 +122,50 @@ bool HasImageCodec(Dict& stream_dict) {
   return IsImageCodec(filter);
 }
 
+// The action types (/S) a viewer runs that the tally counts.
+std::optional<Heuristic> ActionHeuristic(const Object& type) {
+  static constexpr std::array<std::pair<std::string_view, Heuristic>, 5> kActions = {{
+      {"JavaScript", Heuristic::kJavaScript},
+      {"Launch", Heuristic::kLaunch},
+      {"SubmitForm", Heuristic::kSubmitForm},
+      {"ImportData", Heuristic::kImportData},
+      {"RichMediaExecute", Heuristic::kRichMedia},
+  }};
+  if (!type.isName()) return std::nullopt;
+  for (const auto& [name, heuristic] : kActions) {
+    if (name == type.getName()) return heuristic;
+  }
+  return std::nullopt;
+}
+
+// Whether ObjectWalker::NoteEntry may act on a dictionary entry; false only where it surely does
+// nothing. An /S reference counts: what it points to is known only once fetched.
+bool IsNotable(std::string_view key, const Object& value) {
+  static constexpr std::array<std::string_view, 9> kKeys = {
+      "JS", "JavaScript", "OpenAction", "AA", "RichMedia", "RichMediaContent", "RichMediaSettings", "XFA", "EF"};
+  if (key == "S") return value.isRef() || ActionHeuristic(value).has_value();
+  if (key == "Subtype") return value.isName("RichMedia");
+  if (key == "Type") return value.isName("EmbeddedFile");
+  return std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end();
+}
+
+// Whether ObjectWalker::Visit may note anything in `object`: the same entries, to the same depth.
+bool HasNotableEntry(const Object& object, int depth) {
+  if (depth > kMaxNesting) return false;
+  if (object.isDict() || object.isStream()) {
+    Dict& dict = object.isDict() ? *object.getDict() : *object.streamGetDict();
+    for (int i = 0; i < dict.getLength(); ++i) {
+      const Object& value = dict.getValNF(i);
+      if (IsNotable(dict.getKey(i), value) || HasNotableEntry(value, depth + 1)) return true;
+    }
+  } else if (object.isArray()) {
+    for (int i = 0; i < object.arrayGetLength(); ++i) {
+      if (HasNotableEntry(object.arrayGetNF(i), depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
 class ObjectWalker {
  public:
   ObjectWalker(XRef& xref, std::span<const uint8_t> document, ChildSink& sink, HeuristicTally& tally)
@@ -150,29 +195,40 @@ class ObjectWalker {
 
   Object Resolve(const Object& object) { return object.isRef() ? Fetch(object.getRef()) : object.copy(); }
 
-  // An object read ahead by ReadPackedObjects() while its entry still points where it was read from
-  // (Poppler may have rebuilt the table since), else Poppler's.
+  // Where an object read ahead by ReadPackedObjects() was read from.
+  struct PackedLocation {
+    Goffset object_stream = -1;  // its number
+    int index = 0;               // the object's place in it
+    // The entry still points there: Poppler may have rebuilt the table since.
+    bool StillAt(const XRefEntry& entry) const {
+      return entry.type == xrefEntryCompressed && entry.offset == object_stream && entry.gen == index;
+    }
+  };
+  struct PackedObject {
+    PackedLocation location;
+    Object object;
+  };
+
+  // An object read ahead by ReadPackedObjects() while its entry still points where it was read from,
+  // else Poppler's.
   Object Fetch(Ref ref) {
     const auto found = packed_.find(ref.num);
-    if (found != packed_.end() && ref.gen == 0) {
-      const XRefEntry* entry = xref_.getEntry(ref.num, false);
-      if (entry->type == xrefEntryCompressed && entry->offset == found->second.object_stream &&
-          entry->gen == found->second.index) {
-        return found->second.object.copy();
-      }
+    if (found != packed_.end() && ref.gen == 0 && found->second.location.StillAt(*xref_.getEntry(ref.num, false))) {
+      return found->second.object.copy();
     }
     return xref_.fetch(ref);
   }
 
-  struct PackedObject {
-    Goffset object_stream = 0;  // its number
-    int index = 0;              // the object's place in it
-    Object object;
-  };
+  // A packed object read ahead and found to hold nothing Visit() notes, still where it was read.
+  bool IsInert(int num, const XRefEntry& entry) const {
+    return static_cast<size_t>(num) < inert_.size() && inert_[num].StillAt(entry);
+  }
 
   // Reads the objects kept in object streams one object stream after the other. Poppler holds only a
   // few decoded object streams, and writers spread consecutive numbers over many of them: read by
-  // number, the same object stream would be decoded again for nearly every object.
+  // number, the same object stream would be decoded again for nearly every object. Only the objects
+  // Visit() may note anything in are kept for the walk by number; most are page, font and link
+  // dictionaries, and keeping them all costs more than reading them.
   void ReadPackedObjects() {
     struct Location {
       Goffset object_stream;
@@ -191,10 +247,16 @@ class ObjectWalker {
     std::sort(packed.begin(), packed.end(), [](const Location& a, const Location& b) {
       return std::tie(a.object_stream, a.index) < std::tie(b.object_stream, b.index);
     });
+    inert_.resize(xref_.getNumObjects());
     for (const Location& location : packed) {
       if (ShouldStop()) return;
-      packed_.insert_or_assign(location.num,
-                               PackedObject{location.object_stream, location.index, xref_.fetch(Ref{location.num, 0})});
+      const PackedLocation where{location.object_stream, location.index};
+      Object object = xref_.fetch(Ref{location.num, 0});
+      if (HasNotableEntry(object, 0)) {
+        packed_.insert_or_assign(location.num, PackedObject{where, std::move(object)});
+      } else {
+        inert_[location.num] = where;
+      }
     }
   }
 
@@ -210,6 +272,7 @@ class ObjectWalker {
         return;
       }
       ++outcome_.objects;
+      if (IsInert(num, *entry)) continue;
       // An object inside an object stream has generation 0; its entry's `gen` is its index there.
       const Ref ref{num, entry->type == xrefEntryUncompressed ? entry->gen : 0};
       const Object object = Fetch(ref);
@@ -217,6 +280,7 @@ class ObjectWalker {
       Visit(object, ref, 0);
     }
     packed_.clear();
+    inert_.clear();
   }
 
   // Images are left undecoded; cross-reference streams hold only offsets.
@@ -242,6 +306,7 @@ class ObjectWalker {
   }
 
   void NoteEntry(Dict& dict, std::string_view key, const Object& value, Ref owner) {
+    if (!IsNotable(key, value)) return;
     if (key == "JS") {
       tally_.Note(Heuristic::kJavaScript, Where(owner));
       AddScript(value);
@@ -267,17 +332,7 @@ class ObjectWalker {
   }
 
   void NoteActionType(const Object& type, Ref owner) {
-    if (type.isName("JavaScript")) {
-      tally_.Note(Heuristic::kJavaScript, Where(owner));
-    } else if (type.isName("Launch")) {
-      tally_.Note(Heuristic::kLaunch, Where(owner));
-    } else if (type.isName("SubmitForm")) {
-      tally_.Note(Heuristic::kSubmitForm, Where(owner));
-    } else if (type.isName("ImportData")) {
-      tally_.Note(Heuristic::kImportData, Where(owner));
-    } else if (type.isName("RichMediaExecute")) {
-      tally_.Note(Heuristic::kRichMedia, Where(owner));
-    }
+    if (const std::optional<Heuristic> heuristic = ActionHeuristic(type)) tally_.Note(*heuristic, Where(owner));
   }
 
   // Only triggers that fire without the user acting on a field count as auto-run: form fields
@@ -579,6 +634,7 @@ class ObjectWalker {
   std::set<Ref> embedded_files_;
   std::set<std::string> script_texts_;
   std::unordered_map<int, PackedObject> packed_;  // by number, while every object is read
+  std::vector<PackedLocation> inert_;              // by number, while every object is read
 };
 
 }  // namespace

@@ -532,6 +532,30 @@ TEST_F(PdfUnpackerTest, EscapedNamesInsideACompressedObjectStreamAreFound) {
   EXPECT_EQ(r.verdict, Verdict::kMalicious);
 }
 
+// Packed objects without an entry the walk acts on are not kept for it (object 4: only a trigger
+// name; object 7: a bare name); what points to them must still be followed.
+TEST_F(PdfUnpackerTest, ActionsReachedThroughPackedObjectsTheWalkDoesNotKeepAreFound) {
+  const std::string pdf = PdfWithObjectStream({
+      "<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /AA 4 0 R >>",
+      "<< /O 5 0 R >>",
+      "<< /S /JavaScript /JS (app.alert\\('Tollgate packed'\\)) >>",
+      "<< /S 7 0 R >>",
+      "/Launch",
+  });
+  ASSERT_EQ(pdf.find("/AA"), std::string::npos);
+  const Result r = Probe("packed_actions.pdf", pdf);
+  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.AdditionalActionJavaScript high packed_actions.pdf",
+                            "Tollgate.PDF.JavaScript medium packed_actions.pdf",
+                            "Tollgate.PDF.Launch high packed_actions.pdf"}));
+  EXPECT_EQ(DetailOf(r, "Tollgate.PDF.AdditionalActionJavaScript"),
+            "additional action (/AA) runs JavaScript without user interaction: first in object 3 0");
+  EXPECT_EQ(DetailOf(r, "Tollgate.PDF.Launch"), "Launch action starts a program or opens a file: first in object 6 0");
+  EXPECT_EQ(r.probes, (StringSet{"Probe_Alert packed_actions.pdf>javascript/1.js"}));
+  EXPECT_EQ(r.verdict, Verdict::kMalicious);
+}
+
 TEST_F(PdfUnpackerTest, AScriptAtTheEndOfADeeplyNestedActionChainIsFound) {
   std::string chain = "<< /S /JavaScript /JS (app.alert\\('Tollgate deep'\\)) >>";
   for (int i = 0; i < 300; ++i) chain = "<< /S /GoTo /D [3 0 R /Fit] /Next " + chain + " >>";
