@@ -19,6 +19,7 @@
 #include <tbb/global_control.h>
 #include <nlohmann/json.hpp>
 
+#include "options_codec.h"
 #include "tollgate/sandbox/worker_pool.h"
 
 namespace tollgate::sandbox {
@@ -28,44 +29,6 @@ namespace {
 constexpr int kForkServerFd = 3;
 
 Status Errno(const std::string& what) { return Unavailable(what + ": " + std::strerror(errno)); }
-
-nlohmann::json ToJson(const ScannerOptions& options, const WorkerLimits& worker) {
-  const ScanLimits& limits = options.limits;
-  return {{"rules_dir", options.rules_dir},
-          {"extra_rule_files", options.extra_rule_files},
-          {"passwords", options.passwords},
-          {"policy_file", options.policy_file},
-          {"compiled_cache_dir", options.compiled_cache_dir},
-          {"limits",
-           {{"max_depth", limits.max_depth},
-            {"max_files", limits.max_files},
-            {"max_layer_bytes", limits.max_layer_bytes},
-            {"max_total_bytes", limits.max_total_bytes},
-            {"max_expansion_ratio", limits.max_expansion_ratio},
-            {"ratio_exempt_bytes", limits.ratio_exempt_bytes},
-            {"max_scan_time_ms", limits.max_scan_time.count()}}},
-          {"worker", {{"memory_limit_bytes", worker.memory_limit_bytes}, {"cpu_seconds", worker.cpu_seconds}}}};
-}
-
-// The inverse of ToJson; throws nlohmann::json::exception on a malformed request.
-std::pair<ScannerOptions, WorkerLimits> FromJson(const nlohmann::json& json) {
-  ScannerOptions options;
-  json.at("rules_dir").get_to(options.rules_dir);
-  json.at("extra_rule_files").get_to(options.extra_rule_files);
-  json.at("passwords").get_to(options.passwords);
-  json.at("policy_file").get_to(options.policy_file);
-  json.at("compiled_cache_dir").get_to(options.compiled_cache_dir);
-  const nlohmann::json& limits = json.at("limits");
-  limits.at("max_depth").get_to(options.limits.max_depth);
-  limits.at("max_files").get_to(options.limits.max_files);
-  limits.at("max_layer_bytes").get_to(options.limits.max_layer_bytes);
-  limits.at("max_total_bytes").get_to(options.limits.max_total_bytes);
-  limits.at("max_expansion_ratio").get_to(options.limits.max_expansion_ratio);
-  limits.at("ratio_exempt_bytes").get_to(options.limits.ratio_exempt_bytes);
-  options.limits.max_scan_time = std::chrono::milliseconds(limits.at("max_scan_time_ms").get<int64_t>());
-  const nlohmann::json& worker = json.at("worker");
-  return {options, WorkerLimits{worker.at("memory_limit_bytes").get<uint64_t>(), worker.at("cpu_seconds").get<uint64_t>()}};
-}
 
 // Named in ps and top; tests find workers by name too.
 void Become(const char* name, pid_t parent) {
@@ -82,25 +45,21 @@ void Reply(int channel, const nlohmann::json& answer) {
 [[noreturn]] void ZygoteMain(int channel, const std::string& request, pid_t fork_server) {
   Become("tollgate-zygote", fork_server);
   signal(SIGCHLD, SIG_DFL);  // the fork server ignores it; the zygote reaps its workers
-  const nlohmann::json parsed = nlohmann::json::parse(request, nullptr, false);
   // No TBB thread may exist when a worker is forked: the child would believe in threads it does not
   // have. So the zygote builds its Scanner on this thread alone; each worker lifts the limit.
   std::optional<tbb::global_control> serial(std::in_place, tbb::global_control::max_allowed_parallelism, 1);
-  std::unique_ptr<Scanner> scanner;
-  WorkerLimits limits{};
-  try {
-    auto [options, worker_limits] = FromJson(parsed);
-    limits = worker_limits;
-    auto created = Scanner::Create(options);
-    if (!created.ok()) {
-      Reply(channel, {{"error", created.status().message()}, {"code", static_cast<int>(created.status().code())}});
-      _exit(kExitSetupFailed);
-    }
-    scanner = std::move(*created);
-  } catch (const nlohmann::json::exception& error) {
-    Reply(channel, {{"error", std::string("malformed zygote request: ") + error.what()}});
+  auto decoded = DecodeZygoteRequest(request);
+  if (!decoded.ok()) {
+    Reply(channel, {{"error", decoded.status().message()}});
     _exit(kExitSetupFailed);
   }
+  const auto& [options, limits] = *decoded;
+  auto created = Scanner::Create(options);
+  if (!created.ok()) {
+    Reply(channel, {{"error", created.status().message()}, {"code", static_cast<int>(created.status().code())}});
+    _exit(kExitSetupFailed);
+  }
+  const std::unique_ptr<Scanner> scanner = std::move(*created);
   const pid_t self = getpid();
   nlohmann::json engines = nlohmann::json::array();
   for (const EngineInfo& engine : scanner->engines()) engines.push_back({engine.name, engine.rule_count});
@@ -238,7 +197,7 @@ StatusOr<std::unique_ptr<Zygote>> Zygote::Start(const ScannerOptions& options, c
   UniqueFd ours(ends[0]), theirs(ends[1]);
   {
     std::lock_guard lock(fork_server_mutex);
-    const std::string request = ToJson(options, limits).dump();
+    const std::string request = EncodeZygoteRequest(options, limits);
     if (!SendFrame(fork_server_channel.get(), request, theirs.get())) {
       // The fork server is gone (the OOM killer, an operator): a new one, then the request again.
       if (Status restarted = ExecuteForkServer(); !restarted.ok()) return restarted;
