@@ -129,8 +129,6 @@ class Pipeline::ContentBatcher {
     if (pending->bytes.empty()) {
       pending->bytes = std::move(bytes);
     } else {
-      // A batch never outgrows this (see the flush above): one allocation, no copies as it grows.
-      pending->bytes.reserve(kContentBatchBytes);
       pending->bytes.insert(pending->bytes.end(), bytes.begin(), bytes.end());
     }
     if (type.mime.empty()) type.mime = "application/octet-stream";
