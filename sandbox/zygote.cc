@@ -30,10 +30,21 @@ constexpr int kForkServerFd = 3;
 
 Status Errno(const std::string& what) { return Unavailable(what + ": " + std::strerror(errno)); }
 
+// How a sandbox process ends when the process that started it is gone.
+enum class Lifetime {
+  kDiesWithParent,  // PR_SET_PDEATHSIG: for a parent with one thread
+  // PR_SET_PDEATHSIG fires when the *thread* that forked the process ends, and a lost fork server is
+  // replaced from whichever server thread noticed (a pool's supervisor, which ends with its rules
+  // version). The fork server ends when its channel closes instead: the kernel closes the server's
+  // end however the server exits, and no other process holds it.
+  kEndsWithChannel,
+};
+
 // Named in ps and top; tests find workers by name too.
-void Become(const char* name, pid_t parent) {
+void Become(const char* name, pid_t parent, Lifetime lifetime) {
   prctl(PR_SET_NAME, name);
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(kExitSetupFailed);
+  if (lifetime == Lifetime::kDiesWithParent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(kExitSetupFailed);
+  if (getppid() != parent) _exit(kExitSetupFailed);  // the parent died before this ran
 }
 
 void Reply(int channel, const nlohmann::json& answer) {
@@ -43,7 +54,7 @@ void Reply(int channel, const nlohmann::json& answer) {
 // Builds one rules version's Scanner, then forks its workers and reaps them on request, from its one
 // thread, until the server closes the channel.
 [[noreturn]] void ZygoteMain(int channel, const std::string& request, pid_t fork_server) {
-  Become("tollgate-zygote", fork_server);
+  Become("tollgate-zygote", fork_server, Lifetime::kDiesWithParent);
   signal(SIGCHLD, SIG_DFL);  // the fork server ignores it; the zygote reaps its workers
   // No TBB thread may exist when a worker is forked: the child would believe in threads it does not
   // have. So the zygote builds its Scanner on this thread alone; each worker lifts the limit.
@@ -94,7 +105,7 @@ void Reply(int channel, const nlohmann::json& answer) {
 
 // Forks a zygote for each request until the server closes the channel.
 [[noreturn]] void ForkServerMain(pid_t server) {
-  Become("tollgate-forks", server);
+  Become("tollgate-forks", server, Lifetime::kEndsWithChannel);
   signal(SIGCHLD, SIG_IGN);  // zygotes are reaped by the kernel
   std::string request;
   for (UniqueFd zygote_channel; ReceiveFrame(kForkServerFd, request, zygote_channel);) {

@@ -6,7 +6,7 @@
 // has one thread, it forks the *fork server*. For each rules version, the fork server forks a *zygote*,
 // which builds that version's Scanner (the only compiled copy of its rules) and then forks the version's workers from its single
 // thread: they inherit the compiled rules copy-on-write, and nothing else runs in the zygote that
-// could hold a lock. Each process dies with its parent (PR_SET_PDEATHSIG).
+// could hold a lock. Each process dies with its parent (README.md, "Where workers come from").
 #pragma once
 
 #include <sys/types.h>

@@ -504,9 +504,18 @@ TEST_F(RulesUpdateTest, ServeFollowsTheStoreAfterItsForkServerIsKilled) {
   EXPECT_EQ(marker.rules_version, second) << serve.Log();
   EXPECT_EQ(marker.verdict, Verdict::kMalicious);
   EXPECT_EQ(ActiveVersion(), "active: 2");
+  // The replacement fork server was started from version 1's pool, which has ended by now: the
+  // fork server, and version 2's zygote with it, must outlive that pool (time for its supervisor
+  // to notice a loss, were there one).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto after = (*client)->Scan("sample.txt", MarkerSample("A"));
+  ASSERT_TRUE(after.ok()) << after.status().ToString() << serve.Log();
+  EXPECT_EQ(after->rules_version(), second);
   const std::string log = serve.Log();
   EXPECT_EQ(log.find("rules_reload_failed"), std::string::npos) << log;
   EXPECT_NE(log.find("\"event\":\"sandbox_restored\""), std::string::npos) << log;
+  const std::string lost = "\"event\":\"sandbox_lost\"";
+  EXPECT_EQ(log.find(lost), log.rfind(lost)) << "the sandbox was lost again after the kill: " << log;
   EXPECT_EQ(DescendantsNamed(serve.pid(), "tollgate-forks").size(), 1u);
   serve.Signal(SIGTERM);
   EXPECT_EQ(serve.WaitExit(std::chrono::seconds(60)), 0) << serve.Log();
