@@ -231,8 +231,7 @@ class ObjectWalker {
   // dictionaries, and keeping them all costs more than reading them.
   void ReadPackedObjects() {
     struct Location {
-      Goffset object_stream;
-      int index;
+      PackedLocation where;
       int num;
     };
     std::vector<Location> packed;
@@ -242,20 +241,19 @@ class ObjectWalker {
       if (entry->type == xrefEntryUncompressed) ++objects;
       if (entry->type != xrefEntryCompressed) continue;
       ++objects;
-      packed.push_back({entry->offset, entry->gen, num});
+      packed.push_back({{entry->offset, entry->gen}, num});
     }
     std::sort(packed.begin(), packed.end(), [](const Location& a, const Location& b) {
-      return std::tie(a.object_stream, a.index) < std::tie(b.object_stream, b.index);
+      return std::tie(a.where.object_stream, a.where.index) < std::tie(b.where.object_stream, b.where.index);
     });
     inert_.resize(xref_.getNumObjects());
     for (const Location& location : packed) {
       if (ShouldStop()) return;
-      const PackedLocation where{location.object_stream, location.index};
       Object object = xref_.fetch(Ref{location.num, 0});
       if (HasNotableEntry(object, 0)) {
-        packed_.insert_or_assign(location.num, PackedObject{where, std::move(object)});
+        packed_.insert_or_assign(location.num, PackedObject{location.where, std::move(object)});
       } else {
-        inert_[location.num] = where;
+        inert_[location.num] = location.where;
       }
     }
   }
