@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -186,6 +187,39 @@ void InstallSeccomp() {
 }
 
 // The slot shared with the pool, mapped before the seccomp filter forbids memfd_create.
+// What the fatal-signal handler needs: the shared slot, the job running, and each thread's layer.
+LayerSlot* shared_slot = nullptr;
+std::atomic<uint64_t> running_job{0};  // lock-free: read in the signal handler
+struct ThreadLayer {
+  uint64_t job = 0;  // the job `path` belongs to: a thread keeps its last layer between jobs
+  LayerPath path{};
+};
+thread_local ThreadLayer thread_layer;
+
+void Record(LayerPath& to, const std::string& path) {
+  const size_t length = std::min(path.size(), sizeof to.path);
+  std::memcpy(to.path, path.data(), length);
+  to.length = static_cast<uint32_t>(length);
+}
+
+// Names the crashing thread's layer, then lets the signal take its default action (SA_RESETHAND:
+// the faulting instruction runs again, abort() raises again). Only memcpy-like stores: async-signal-safe.
+void OnFatalSignal(int) {
+  if (shared_slot != nullptr && thread_layer.job == running_job && thread_layer.path.length > 0) {
+    shared_slot->crashed = thread_layer.path;
+  }
+}
+
+void CatchFatalSignals() {
+  struct sigaction action {};
+  action.sa_handler = OnFatalSignal;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  for (const int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) {
+    if (sigaction(signal, &action, nullptr) != 0) Fail("sigaction");
+  }
+}
+
 LayerSlot* MapLayerSlot(UniqueFd& fd) {
   fd = UniqueFd(memfd_create("tollgate-layer", MFD_CLOEXEC));
   if (fd.get() < 0 || ftruncate(fd.get(), sizeof(LayerSlot)) != 0) Fail("memfd for the layer slot");
@@ -204,14 +238,16 @@ std::string RunJob(const Scanner& scanner, int upload, const std::string& header
   const size_t size = static_cast<size_t>(info.st_size);
   const void* mapped = size == 0 ? nullptr : mmap(nullptr, size, PROT_READ, MAP_SHARED, upload, 0);
   if (mapped == MAP_FAILED) Fail("mmap the upload");
-  slot.length = 0;
-  std::mutex writing;  // layers run on several threads: the slot holds whichever started last, whole
+  ++running_job;
+  slot.latest.length = 0;
+  slot.crashed.length = 0;
+  std::mutex writing;  // layers run on several threads: `latest` holds whichever started last, whole
   const LayerObserver entering = [&slot, &writing](const ObjectPath& layer) {
     const std::string path = layer.ToString();
-    const size_t length = std::min(path.size(), sizeof slot.path);
+    thread_layer.job = running_job;
+    Record(thread_layer.path, path);
     std::lock_guard lock(writing);
-    std::memcpy(slot.path, path.data(), length);
-    slot.length = static_cast<uint32_t>(length);
+    Record(slot.latest, path);
   };
   const ScanReport report = scanner.Scan(name, {static_cast<const uint8_t*>(mapped), size}, deadline, entering);
   if (mapped != nullptr) munmap(const_cast<void*>(mapped), size);
@@ -250,6 +286,8 @@ void WorkerMain(const Scanner& scanner, int socket, pid_t parent, const WorkerLi
   RestrictFiles();
   UniqueFd slot_fd;
   LayerSlot* slot = MapLayerSlot(slot_fd);
+  shared_slot = slot;
+  CatchFatalSignals();
   InstallSeccomp();
   if (!SendFrame(kJobSocketFd, kReadyMessage, slot_fd.get())) _exit(0);
   slot_fd.reset();

@@ -18,12 +18,21 @@ inline constexpr int kExitOutOfMemory = 71;
 // memfd of its LayerSlot.
 inline constexpr char kReadyMessage[] = "ready";
 
-// Where a worker writes the path of the layer it is parsing (ObjectPath::ToString, cut to fit), in a
-// memfd page it shares with the pool: a worker that dies leaves the answer behind. Read only once the
+// A layer's path (ObjectPath::ToString, cut to fit).
+struct LayerPath {
+  uint32_t length;
+  char path[2044];
+};
+
+// Where a worker writes the layers it parses, in a memfd page it shares with the pool: a worker that
+// dies leaves the answer behind. A scan's layers run on several threads: `latest` is the layer any
+// thread entered last; `crashed`, when set, is the layer of the thread that took a fatal signal
+// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT), written by the worker's handler for them. A kill the
+// worker cannot catch (seccomp's, the kernel's, the pool's) leaves only `latest`. Read only once the
 // worker is dead, so no locking.
 struct LayerSlot {
-  uint32_t length;
-  char path[4092];
+  LayerPath latest;
+  LayerPath crashed;
 };
 
 // The fd the job socket gets in the worker.

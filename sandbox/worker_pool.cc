@@ -155,10 +155,13 @@ struct WorkerPool::Worker {
     }
     if (layer != nullptr) ::munmap(const_cast<LayerSlot*>(layer), sizeof(LayerSlot));
   }
-  // The layer it was parsing last; read once it is dead. Empty before its first layer.
+  // The layer it crashed in, else the layer it entered last; read once it is dead. Empty before its
+  // first layer.
   std::string LastLayer() const {
-    if (layer == nullptr || layer->length > sizeof layer->path) return "";
-    return std::string(layer->path, layer->length);
+    if (layer == nullptr) return "";
+    const LayerPath& path = layer->crashed.length > 0 ? layer->crashed : layer->latest;
+    if (path.length > sizeof path.path) return "";
+    return std::string(path.path, path.length);
   }
   // Reaps the process (it is dead or dying) and returns its wait status.
   int Wait() {
