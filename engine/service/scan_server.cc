@@ -75,14 +75,17 @@ grpc::Status ToGrpc(const Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.message());
 }
 
-// The client's deadline as a scan deadline, less a margin so the verdict still reaches the client.
+// The client's deadline as a scan deadline, less a margin so the verdict still reaches the client:
+// room for the reply and for a sandboxed worker that overruns its deadline, which the pool kills a
+// second later (WorkerPoolOptions::kill_grace); else the client gets DEADLINE_EXCEEDED, not the
+// incomplete verdict.
 Clock::time_point ScanDeadline(const grpc::ServerContext& context) {
   const auto client_deadline = context.deadline();
   const auto now = std::chrono::system_clock::now();
   if (client_deadline - now > std::chrono::hours(24 * 365)) return Clock::time_point::max();
   const auto remaining = std::chrono::duration_cast<Clock::duration>(client_deadline - now);
   const Clock::duration margin =
-      std::clamp<Clock::duration>(remaining / 5, Clock::duration::zero(), std::chrono::seconds(1));
+      std::clamp<Clock::duration>(remaining * 2 / 5, Clock::duration::zero(), std::chrono::seconds(2));
   return Clock::now() + remaining - margin;
 }
 

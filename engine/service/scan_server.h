@@ -6,8 +6,9 @@
 // calls refused before scanning: authentication, limits, malformed requests. At most
 // `max_concurrent` calls receive or scan at a time; past that a call gets RESOURCE_EXHAUSTED at once
 // (with trailing metadata `tollgate-retryable: busy`), so nothing queues without bound. A client
-// deadline becomes the scan's deadline, less a margin for the reply (a fifth of the time left, at
-// most 1 s), so a scan cut short still reaches the client as VERDICT_INCOMPLETE. A stream whose
+// deadline becomes the scan's deadline, less a margin for the reply and the sandbox's kill grace
+// (two fifths of the time left, at most 2 s), so a scan cut short still reaches the client as
+// VERDICT_INCOMPLETE. A stream whose
 // chunks stop coming for `receive_idle`, or that takes longer than `max_upload_time` to arrive, is
 // cancelled (ReceiveWatch): a stalled client does not keep its slot. Shutdown() reports
 // NOT_SERVING, refuses new calls and lets scan calls in flight finish within `shutdown_grace`; idle
