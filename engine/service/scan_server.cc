@@ -146,11 +146,7 @@ struct ScanServer::State {
     bool serving = true;
     while (!shutting_down.load()) {
       std::this_thread::sleep_for(kReadinessPoll);
-      std::shared_ptr<const ScanRunner> runner;
-      {
-        std::lock_guard lock(snapshot_mutex);
-        runner = snapshot;
-      }
+      const std::shared_ptr<const ScanRunner> runner = CurrentScanner();
       // No snapshot: a reload drains, and scans wait for the next one rather than fail.
       const bool ready = runner == nullptr || runner->Ready();
       if (ready == serving || shutting_down.load()) continue;
@@ -161,12 +157,15 @@ struct ScanServer::State {
     }
   }
 
+  // The snapshot as it is now, without waiting for a drain (null before the rules load and while
+  // a reload drains).
+  std::shared_ptr<const ScanRunner> CurrentScanner() {
+    std::lock_guard lock(snapshot_mutex);
+    return snapshot;
+  }
+
   std::string RenderMetrics() {
-    std::shared_ptr<const ScanRunner> runner;
-    {
-      std::lock_guard lock(snapshot_mutex);
-      runner = snapshot;
-    }
+    const std::shared_ptr<const ScanRunner> runner = CurrentScanner();
     return metrics.Render(in_flight.load(), options.verdict_cache.get(), runner ? runner->Sandbox() : SandboxStats{});
   }
 
