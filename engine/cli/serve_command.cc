@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <functional>
@@ -126,6 +127,7 @@ std::unique_ptr<rules::RulesReloader> FollowStore(const ServeOptions& options, s
   server.SetScanner(std::move(*initial), last_build->load_time);
   if (error = reloader->Start(); !error.ok()) return nullptr;
   signals.OnReload([reloader = reloader.get()] { reloader->Reload(); });
+  server.OnReloadRequest([reloader = reloader.get()] { reloader->Reload(); });
   return reloader;
 }
 
@@ -174,9 +176,12 @@ int RunServe(ServeOptions& options) {
     }
     if (!signals.stop_requested()) (*server)->SetScanner(std::move(*runner), std::chrono::steady_clock::now() - started);
   }
+  // clamd's SHUTDOWN, when allowed, stops the server as SIGTERM does.
+  (*server)->OnShutdownRequest([] { ::kill(::getpid(), SIGTERM); });
   signals.WaitForStop();
   // No reload starts once the server stops; one in progress finishes first.
   signals.OnReload({});
+  (*server)->OnReloadRequest({});
   reloader.reset();
   (*server)->Shutdown();
   if (*audit_log) {
@@ -194,7 +199,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ServeOptions>();
   service::ServerOptions& server = options->server;
   CLI::App* serve = app.add_subcommand("serve", "Serve scans over gRPC (tollgate.v1.Scanner, health, reflection)");
-  serve->add_option("--listen", server.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  serve->add_option("--listen", server.listen, "HOST:PORT to serve gRPC on (port 0: any free port; none: no gRPC)")
+      ->capture_default_str();
   CLI::Option* cert = serve->add_option("--tls-cert", server.tls_cert_file, "TLS certificate chain (PEM)")
                           ->check(CLI::ExistingFile);
   CLI::Option* key = serve->add_option("--tls-key", server.tls_key_file, "TLS private key (PEM)")->check(CLI::ExistingFile);
@@ -207,6 +213,21 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "Bearer tokens: one `TOKEN TENANT` per line, # comments; calls without a listed token are refused")
       ->check(CLI::ExistingFile);
   serve->add_option("--metrics", server.metrics_listen, "HOST:PORT for Prometheus metrics at /metrics");
+  serve->add_option("--clamd-listen", server.clamd.listen,
+                    "Also answer the clamd protocol at unix:/PATH or tcp:HOST:PORT (repeatable); --listen none: only there");
+  serve->add_option("--clamd-scan-root", server.clamd.scan_roots,
+                    "clamd SCAN/CONTSCAN/MULTISCAN/ALLMATCHSCAN may read files below this folder (repeatable); "
+                    "symbolic links are never followed")
+      ->check(CLI::ExistingDirectory);
+  serve->add_flag("--clamd-allow-shutdown", server.clamd.allow_shutdown,
+                  "clamd SHUTDOWN stops the server (refused otherwise)");
+  serve->add_option("--clamd-socket-mode", server.clamd.socket_mode, "Octal mode of clamd unix sockets, e.g. 0660");
+  serve->add_option("--clamd-socket-owner", server.clamd.socket_owner, "User owning clamd unix sockets");
+  serve->add_option("--clamd-socket-group", server.clamd.socket_group, "Group of clamd unix sockets");
+  serve->add_option("--clamd-max-connections", server.clamd.max_connections,
+                    "clamd connections open at once, per address; more are answered ERROR")
+      ->check(CLI::Range(1u, 65536u))
+      ->capture_default_str();
   serve->add_flag("--allow-insecure-remote", server.allow_insecure_remote,
                   "Allow plain text (no TLS) on addresses other than loopback");
   serve->add_option("--max-concurrent", server.max_concurrent,

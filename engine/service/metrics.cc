@@ -44,6 +44,8 @@ std::string_view ToString(Rejection rejection) {
   return "invalid_argument";
 }
 
+std::string_view ToString(Protocol protocol) { return protocol == Protocol::kClamd ? "clamd" : "grpc"; }
+
 ServiceMetrics::ServiceMetrics() { findings_by_engine_ = {{"tollgate", 0}, {"other", 0}}; }
 
 void ServiceMetrics::SetRules(const std::string& version, double load_seconds, const std::vector<EngineInfo>& engines) {
@@ -57,10 +59,11 @@ void ServiceMetrics::SetRules(const std::string& version, double load_seconds, c
   }
 }
 
-void ServiceMetrics::RecordScan(const ScanReport& report) {
+void ServiceMetrics::RecordScan(const ScanReport& report, Protocol protocol) {
   const double seconds = std::chrono::duration<double>(report.duration).count();
   std::lock_guard lock(mutex_);
   ++scans_by_verdict_[static_cast<size_t>(report.verdict)];
+  ++scans_by_protocol_[static_cast<size_t>(protocol)];
   const auto bucket = std::lower_bound(kDurationBuckets.begin(), kDurationBuckets.end(), seconds);
   if (bucket != kDurationBuckets.end()) ++duration_buckets_[bucket - kDurationBuckets.begin()];
   ++duration_count_;
@@ -74,9 +77,10 @@ void ServiceMetrics::RecordScan(const ScanReport& report) {
   }
 }
 
-void ServiceMetrics::RecordRejection(Rejection rejection) {
+void ServiceMetrics::RecordRejection(Rejection rejection, Protocol protocol) {
   std::lock_guard lock(mutex_);
   ++rejections_[static_cast<size_t>(rejection)];
+  ++rejections_by_protocol_[static_cast<size_t>(protocol)];
 }
 
 void ServiceMetrics::RecordReload(bool installed) {
@@ -94,6 +98,11 @@ std::string ServiceMetrics::Render(int in_flight, const VerdictCache* cache, con
   for (Verdict verdict : kVerdicts) {
     out += fmt::format("tollgate_scans_total{{verdict=\"{}\"}} {}\n", ToString(verdict),
                        scans_by_verdict_[static_cast<size_t>(verdict)]);
+  }
+  header("tollgate_scans_by_protocol_total", "counter", "Scans completed, by the protocol that asked (grpc, clamd).");
+  for (size_t i = 0; i < kProtocolCount; ++i) {
+    out += fmt::format("tollgate_scans_by_protocol_total{{protocol=\"{}\"}} {}\n", ToString(static_cast<Protocol>(i)),
+                       scans_by_protocol_[i]);
   }
   header("tollgate_scan_duration_seconds", "histogram", "Time spent scanning one upload (receiving excluded).");
   uint64_t cumulative = 0;
@@ -123,6 +132,11 @@ std::string ServiceMetrics::Render(int in_flight, const VerdictCache* cache, con
   for (size_t i = 0; i < kRejectionCount; ++i) {
     out += fmt::format("tollgate_rejected_total{{reason=\"{}\"}} {}\n", ToString(static_cast<Rejection>(i)),
                        rejections_[i]);
+  }
+  header("tollgate_rejected_by_protocol_total", "counter", "Calls refused, by the protocol they came in by.");
+  for (size_t i = 0; i < kProtocolCount; ++i) {
+    out += fmt::format("tollgate_rejected_by_protocol_total{{protocol=\"{}\"}} {}\n",
+                       ToString(static_cast<Protocol>(i)), rejections_by_protocol_[i]);
   }
   if (cache != nullptr) {
     header("tollgate_verdict_cache_hits_total", "counter", "Uploads whose report came from the verdict cache.");

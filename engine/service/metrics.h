@@ -38,13 +38,18 @@ enum class Rejection {
 inline constexpr size_t kRejectionCount = 10;
 std::string_view ToString(Rejection rejection);
 
+// The protocol a call came in by; the `protocol` label.
+enum class Protocol { kGrpc, kClamd };
+inline constexpr size_t kProtocolCount = 2;
+std::string_view ToString(Protocol protocol);
+
 class ServiceMetrics {
  public:
   ServiceMetrics();
 
   void SetRules(const std::string& version, double load_seconds, const std::vector<EngineInfo>& engines);
-  void RecordScan(const ScanReport& report);
-  void RecordRejection(Rejection rejection);
+  void RecordScan(const ScanReport& report, Protocol protocol);
+  void RecordRejection(Rejection rejection, Protocol protocol);
   // A hot reload of the rules: installed, or the version did not load.
   void RecordReload(bool installed);
   // The text exposition; `in_flight` is sampled by the caller, `cache` (may be null) is the
@@ -67,6 +72,8 @@ class ServiceMetrics {
   // Engines known when the rules loaded, plus "tollgate" (pipeline) and "other".
   std::vector<std::pair<std::string, uint64_t>> findings_by_engine_;
   std::array<uint64_t, kRejectionCount> rejections_{};
+  std::array<uint64_t, kProtocolCount> scans_by_protocol_{};
+  std::array<uint64_t, kProtocolCount> rejections_by_protocol_{};
   uint64_t reloads_installed_ = 0, reloads_failed_ = 0;
 };
 

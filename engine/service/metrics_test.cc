@@ -17,14 +17,14 @@ TEST(ServiceMetrics, RendersEveryFamilyWithFixedLabels) {
   report.findings = {{"yara", "Some_Rule_Name", Severity::kHigh, FindingKind::kSignature, "x", {}, "", ""},
                      {"clamav", "Other.Name", Severity::kHigh, FindingKind::kSignature, "x", {}, "", ""},
                      {"made-up", "R", Severity::kHigh, FindingKind::kSignature, "x", {}, "", ""}};
-  metrics.RecordScan(report);
+  metrics.RecordScan(report, Protocol::kGrpc);
   report.verdict = Verdict::kClean;
   report.findings.clear();
   report.duration = std::chrono::seconds(200);
-  metrics.RecordScan(report);
-  metrics.RecordRejection(Rejection::kBadToken);
-  metrics.RecordRejection(Rejection::kBadToken);
-  metrics.RecordRejection(Rejection::kBusy);
+  metrics.RecordScan(report, Protocol::kClamd);
+  metrics.RecordRejection(Rejection::kBadToken, Protocol::kGrpc);
+  metrics.RecordRejection(Rejection::kBadToken, Protocol::kGrpc);
+  metrics.RecordRejection(Rejection::kBusy, Protocol::kClamd);
 
   auto cache = NewLocalVerdictCache(1 << 20);
   cache->hits = 7;
@@ -40,6 +40,10 @@ TEST(ServiceMetrics, RendersEveryFamilyWithFixedLabels) {
   EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"malicious\"} 1"));
   EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"clean\"} 1"));
   EXPECT_TRUE(Has(text, "tollgate_scans_total{verdict=\"incomplete\"} 0"));
+  EXPECT_TRUE(Has(text, "tollgate_scans_by_protocol_total{protocol=\"grpc\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_scans_by_protocol_total{protocol=\"clamd\"} 1"));
+  EXPECT_TRUE(Has(text, "tollgate_rejected_by_protocol_total{protocol=\"grpc\"} 2"));
+  EXPECT_TRUE(Has(text, "tollgate_rejected_by_protocol_total{protocol=\"clamd\"} 1"));
   EXPECT_TRUE(Has(text, "# TYPE tollgate_scan_duration_seconds histogram"));
   EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_bucket{le=\"0.025\"} 0"));
   EXPECT_TRUE(Has(text, "tollgate_scan_duration_seconds_bucket{le=\"0.05\"} 1"));

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "convert.h"
 #include "decision_log.h"
+#include "front_end.h"
 #include "metrics.h"
 #include "receive_watch.h"
 #include "text_file.h"
@@ -89,33 +90,9 @@ Clock::time_point ScanDeadline(const grpc::ServerContext& context) {
   return Clock::now() + remaining - margin;
 }
 
-// One counted place among `max_concurrent`; never waits.
-class Slot {
- public:
-  Slot(std::atomic<int>& in_flight, int max) : in_flight_(in_flight) {
-    int current = in_flight_.load();
-    while (current < max) {
-      if (in_flight_.compare_exchange_weak(current, current + 1)) {
-        acquired_ = true;
-        return;
-      }
-    }
-  }
-  ~Slot() {
-    if (acquired_) in_flight_.fetch_sub(1);
-  }
-  Slot(const Slot&) = delete;
-  Slot& operator=(const Slot&) = delete;
-  bool acquired() const { return acquired_; }
-
- private:
-  std::atomic<int>& in_flight_;
-  bool acquired_ = false;
-};
-
 }  // namespace
 
-struct ScanServer::State {
+struct ScanServer::State final : ScanHost {
   explicit State(const ServerOptions& server_options)
       : options(server_options),
         log(server_options.log),
@@ -131,25 +108,128 @@ struct ScanServer::State {
     return false;
   }
 
-  // The snapshot a new scan starts with: null before the rules load and while a reload drains. A
-  // drain makes new scans wait (until the call's deadline, at most kMaxDrainWait) instead of failing.
-  std::shared_ptr<const ScanRunner> AcquireScanner(const grpc::ServerContext& context) {
-    std::unique_lock lock(snapshot_mutex);
-    const auto limit = std::min(context.deadline(), std::chrono::system_clock::now() + kMaxDrainWait);
-    snapshot_changed.wait_until(lock, limit, [this] { return !draining || shutting_down.load(); });
-    return shutting_down.load() ? nullptr : snapshot;
+  // The snapshot a new scan starts with: none before the rules load, and a drain makes new scans
+  // wait (until `wait_until`, at most kMaxDrainWait) instead of failing.
+  StatusOr<std::shared_ptr<const ScanRunner>> AcquireRunner(const CallInfo& call,
+                                                            std::chrono::system_clock::time_point wait_until) override {
+    std::shared_ptr<const ScanRunner> runner;
+    {
+      std::unique_lock lock(snapshot_mutex);
+      const auto limit = std::min(wait_until, std::chrono::system_clock::now() + kMaxDrainWait);
+      snapshot_changed.wait_until(lock, limit, [this] { return !draining || stopping.load(); });
+      if (!stopping.load()) runner = snapshot;
+    }
+    if (runner == nullptr || !runner->Ready()) {
+      const Status refused =
+          runner != nullptr ? Unavailable("the sandbox is replacing processes it lost: retry in a few seconds")
+          : stopping.load() ? Unavailable("the server is shutting down")
+                            : Unavailable("rules are loading or reloading");
+      Refuse(call, Rejection::kNotReady, refused);
+      return refused;
+    }
+    return runner;
+  }
+
+  ConcurrencySlot TakeSlot() override { return ConcurrencySlot(in_flight, static_cast<int>(options.max_concurrent)); }
+  std::atomic<int>& running_calls() override { return scan_calls; }
+
+  StatusOr<ScanReport> ScanUpload(const CallInfo& call, const ScanRunner& runner, const UploadInfo& upload,
+                                  std::span<const uint8_t> content, Clock::time_point deadline) override {
+    const ScannerSetup& setup = runner.setup();
+    auto scanned = runner.Run(upload.filename, content, deadline);
+    if (!scanned.ok()) {
+      log.Write("scan_failed", {{"protocol", ToString(call.protocol)},
+                                {"rpc", call.rpc},
+                                {"peer", call.peer},
+                                {"error", scanned.status().ToString()}});
+      return scanned.status();
+    }
+    const ScanReport& report = *scanned;
+    // Recorded before the verdict leaves the server: one the audit log cannot hold is not returned.
+    if (!Audit(audit::VerdictEvent({call.rpc, call.peer, call.tenant, upload.upload_id, upload.user_id},
+                                   upload.filename, report, setup.policy_name()))) {
+      return Unavailable("the verdict cannot be recorded in the audit log");
+    }
+    metrics.RecordScan(report, call.protocol);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call.started);
+    nlohmann::json deciding = nlohmann::json::array();
+    for (size_t index : report.deciding) deciding.push_back(report.findings[index].rule);
+    log.Write("scan", {{"protocol", ToString(call.protocol)},
+                       {"rpc", call.rpc},
+                       {"peer", call.peer},
+                       {"tenant", call.tenant},
+                       {"upload_id", upload.upload_id},
+                       {"user_id", upload.user_id},
+                       {"filename", upload.filename},
+                       {"claimed_type", upload.claimed_type},
+                       {"type", report.type.mime},
+                       {"size", report.size},
+                       {"sha256", report.sha256},
+                       {"verdict", ToString(report.verdict)},
+                       {"action", ToString(report.action)},
+                       {"deciding", std::move(deciding)},
+                       {"findings", report.findings.size()},
+                       {"policy", setup.policy_name()},
+                       {"rules_version", report.rules_version},
+                       {"cached", report.cached},
+                       {"scan_ms", static_cast<double>(report.duration.count()) / 1000.0},
+                       {"duration_ms", static_cast<double>(elapsed.count()) / 1000.0}});
+    return scanned;
+  }
+
+  void Refuse(const CallInfo& call, Rejection rejection, const Status& status) override {
+    metrics.RecordRejection(rejection, call.protocol);
+    log.Write("refused", {{"protocol", ToString(call.protocol)},
+                          {"rpc", call.rpc},
+                          {"peer", call.peer},
+                          {"tenant", call.tenant},
+                          {"reason", ToString(rejection)},
+                          {"code", static_cast<int>(status.code())},
+                          {"message", status.message()}});
+    // Refused either way; an audit failure is in the decision log.
+    Audit(audit::RefusedEvent({call.rpc, call.peer, call.tenant, {}, {}}, ToString(rejection),
+                              static_cast<int>(status.code()), std::string(status.message())));
+  }
+
+  Status ReloadRules() override {
+    std::lock_guard lock(hooks_mutex);
+    if (!reload) return FailedPrecondition("this server has no rules store to reload (serve --rules-store)");
+    reload();
+    return Status::Ok();
+  }
+
+  void RequestShutdown() override {
+    std::lock_guard lock(hooks_mutex);
+    if (shutdown) shutdown();
+  }
+
+  uint64_t max_upload_bytes() const override { return options.max_upload_bytes; }
+  unsigned max_concurrent() const override { return options.max_concurrent; }
+  int scans_in_flight() const override { return in_flight.load(); }
+  std::string rules_version() override {
+    std::lock_guard lock(snapshot_mutex);
+    return active_version;
+  }
+  std::chrono::milliseconds receive_idle() const override { return options.receive_idle; }
+  std::chrono::milliseconds max_upload_time() const override { return options.max_upload_time; }
+  bool shutting_down() const override { return stopping.load(); }
+
+  // Whether the running snapshot's sandbox is replacing processes it lost (scans are refused).
+  bool SandboxReplacing() {
+    const std::shared_ptr<const ScanRunner> runner = CurrentScanner();
+    return runner != nullptr && !runner->Ready();
   }
 
   // Follows the snapshot's readiness into the health service until shutdown: a load balancer stops
   // routing uploads to a replica whose sandbox cannot scan, and comes back once it can.
   void WatchReadiness(grpc::HealthCheckServiceInterface& health) {
     bool serving = true;
-    while (!shutting_down.load()) {
+    while (!stopping.load()) {
       std::this_thread::sleep_for(kReadinessPoll);
       const std::shared_ptr<const ScanRunner> runner = CurrentScanner();
       // No snapshot: a reload drains, and scans wait for the next one rather than fail.
       const bool ready = runner == nullptr || runner->Ready();
-      if (ready == serving || shutting_down.load()) continue;
+      if (ready == serving || stopping.load()) continue;
       serving = ready;
       health.SetServingStatus(ready);
       health.SetServingStatus(kServiceName, ready);
@@ -193,31 +273,14 @@ struct ScanServer::State {
   std::string active_version;
   std::atomic<int> in_flight{0};
   std::atomic<int> scan_calls{0};  // Scan and ScanStream calls running, from their first step
-  std::atomic<bool> shutting_down{false};
+  std::atomic<bool> stopping{false};
+  std::mutex hooks_mutex;
+  std::function<void()> reload;    // ReloadRules; guarded by hooks_mutex, like the one below
+  std::function<void()> shutdown;  // RequestShutdown
   ReceiveWatch receive_watch;
   std::thread readiness_watch;  // WatchReadiness, from the first SetScanner to Shutdown
   // Last: destroyed first, while the metrics and counters it renders still exist.
   std::unique_ptr<MetricsEndpoint> metrics_endpoint;
-};
-
-// Counts a scan call for as long as it runs: shutdown waits for these.
-class RunningCall {
- public:
-  explicit RunningCall(std::atomic<int>& calls) : calls_(calls) { calls_.fetch_add(1); }
-  ~RunningCall() { calls_.fetch_sub(1); }
-  RunningCall(const RunningCall&) = delete;
-  RunningCall& operator=(const RunningCall&) = delete;
-
- private:
-  std::atomic<int>& calls_;
-};
-
-// What one call is about, for its log line.
-struct CallInfo {
-  const char* rpc;
-  std::string peer;
-  std::string tenant;
-  Clock::time_point started = Clock::now();
 };
 
 class ScanServer::ScannerService final : public v1::Scanner::Service {
@@ -226,10 +289,10 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
 
   grpc::Status Scan(grpc::ServerContext* context, const v1::ScanRequest* request, v1::ScanResponse* response) override {
     const RunningCall running(state_.scan_calls);
-    CallInfo call{"Scan", context->peer(), {}};
+    CallInfo call{Protocol::kGrpc, "Scan", context->peer(), ""};
     std::shared_ptr<const ScanRunner> runner;
     if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
-    Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
+    const ConcurrencySlot slot = state_.TakeSlot();
     if (!slot.acquired()) return Busy(*context, call);
     if (grpc::Status refused = CheckRequest(call, runner->setup(), request->policy(), request->context());
         !refused.ok()) {
@@ -245,11 +308,11 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   grpc::Status ScanStream(grpc::ServerContext* context, grpc::ServerReader<v1::ScanChunk>* reader,
                           v1::ScanResponse* response) override {
     const RunningCall running(state_.scan_calls);
-    CallInfo call{"ScanStream", context->peer(), {}};
+    CallInfo call{Protocol::kGrpc, "ScanStream", context->peer(), ""};
     std::shared_ptr<const ScanRunner> runner;
     if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
     // The slot is held while receiving too: it bounds the memory of uploads in progress.
-    Slot slot(state_.in_flight, static_cast<int>(state_.options.max_concurrent));
+    const ConcurrencySlot slot = state_.TakeSlot();
     if (!slot.acquired()) return Busy(*context, call);
 
     std::optional<ReceiveWatch::Upload> upload(std::in_place, state_.receive_watch, *context);
@@ -295,19 +358,12 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   // Readiness and authentication, before anything is read.
   // The call keeps `runner`, its rules snapshot, to the end, whatever reloads meanwhile.
   grpc::Status Admit(grpc::ServerContext& context, CallInfo& call, std::shared_ptr<const ScanRunner>& runner) {
-    runner = state_.AcquireScanner(context);
-    if (runner == nullptr) {
-      return Refuse(call, Rejection::kNotReady,
-                    grpc::Status(grpc::StatusCode::UNAVAILABLE, state_.shutting_down.load()
-                                                                    ? "the server is shutting down"
-                                                                    : "rules are loading or reloading"));
+    auto acquired = state_.AcquireRunner(call, context.deadline());
+    if (!acquired.ok()) {
+      if (state_.SandboxReplacing()) context.AddTrailingMetadata("tollgate-retryable", "sandbox");
+      return ToGrpc(acquired.status());
     }
-    if (!runner->Ready()) {
-      context.AddTrailingMetadata("tollgate-retryable", "sandbox");
-      return Refuse(call, Rejection::kNotReady,
-                    grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                 "the sandbox is replacing processes it lost: retry in a few seconds"));
-    }
+    runner = std::move(*acquired);
     std::optional<std::string_view> authorization;
     const auto& metadata = context.client_metadata();
     if (const auto it = metadata.find("authorization"); it != metadata.end()) {
@@ -323,7 +379,8 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
       const Rejection rejection = result.reason == "locked_out"  ? Rejection::kLockedOut
                                   : result.reason == "bad_token" ? Rejection::kBadToken
                                                                  : Rejection::kMissingToken;
-      return Refuse(call, rejection, ToGrpc(result.status));
+      state_.Refuse(call, rejection, result.status);
+      return ToGrpc(result.status);
     }
     call.tenant = std::move(result.tenant);
     return grpc::Status::OK;
@@ -353,45 +410,13 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
   grpc::Status ScanAndRespond(grpc::ServerContext& context, const CallInfo& call, const ScanRunner& runner,
                               const std::string& filename, const std::string& claimed_type,
                               const v1::UploadContext& upload, std::string_view content, v1::ScanResponse& response) {
-    const ScannerSetup& setup = runner.setup();
     const auto scanned =
-        runner.Run(filename, {reinterpret_cast<const uint8_t*>(content.data()), content.size()}, ScanDeadline(context));
-    if (!scanned.ok()) {
-      state_.log.Write("scan_failed", {{"rpc", call.rpc}, {"peer", call.peer}, {"error", scanned.status().ToString()}});
-      return ToGrpc(scanned.status());
-    }
-    const ScanReport& report = *scanned;
-    // Recorded before the verdict leaves the server: one the audit log cannot hold is not returned.
-    if (!state_.Audit(audit::VerdictEvent({call.rpc, call.peer, call.tenant, upload.upload_id(), upload.user_id()},
-                                          filename, report, setup.policy_name()))) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the verdict cannot be recorded in the audit log");
-    }
-    ToProto(report, runner.engines(), setup.policy_name(), response);
+        state_.ScanUpload(call, runner, {filename, claimed_type, upload.upload_id(), upload.user_id()},
+                          {reinterpret_cast<const uint8_t*>(content.data()), content.size()}, ScanDeadline(context));
+    if (!scanned.ok()) return ToGrpc(scanned.status());
+    ToProto(*scanned, runner.engines(), runner.setup().policy_name(), response);
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call.started);
     response.mutable_timings()->set_server_micros(static_cast<uint64_t>(elapsed.count()));
-    state_.metrics.RecordScan(report);
-
-    nlohmann::json deciding = nlohmann::json::array();
-    for (size_t index : report.deciding) deciding.push_back(report.findings[index].rule);
-    state_.log.Write("scan", {{"rpc", call.rpc},
-                              {"peer", call.peer},
-                              {"tenant", call.tenant},
-                              {"upload_id", upload.upload_id()},
-                              {"user_id", upload.user_id()},
-                              {"filename", filename},
-                              {"claimed_type", claimed_type},
-                              {"type", report.type.mime},
-                              {"size", report.size},
-                              {"sha256", report.sha256},
-                              {"verdict", ToString(report.verdict)},
-                              {"action", ToString(report.action)},
-                              {"deciding", std::move(deciding)},
-                              {"findings", report.findings.size()},
-                              {"policy", setup.policy_name()},
-                              {"rules_version", report.rules_version},
-                              {"cached", report.cached},
-                              {"scan_ms", static_cast<double>(report.duration.count()) / 1000.0},
-                              {"duration_ms", static_cast<double>(elapsed.count()) / 1000.0}});
     return grpc::Status::OK;
   }
 
@@ -431,17 +456,8 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     return Cancelled(call);
   }
 
-  grpc::Status Refuse(const CallInfo& call, Rejection rejection, grpc::Status status) {
-    state_.metrics.RecordRejection(rejection);
-    state_.log.Write("refused", {{"rpc", call.rpc},
-                                 {"peer", call.peer},
-                                 {"tenant", call.tenant},
-                                 {"reason", ToString(rejection)},
-                                 {"code", static_cast<int>(status.error_code())},
-                                 {"message", status.error_message()}});
-    // Refused either way; an audit failure is in the decision log.
-    state_.Audit(audit::RefusedEvent({call.rpc, call.peer, call.tenant, {}, {}}, ToString(rejection),
-                                     static_cast<int>(status.error_code()), status.error_message()));
+  grpc::Status Refuse(const CallInfo& call, Rejection rejection, const grpc::Status& status) {
+    state_.Refuse(call, rejection, Status(static_cast<StatusCode>(status.error_code()), status.error_message()));
     return status;
   }
 
@@ -452,7 +468,12 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
   auto credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
   const bool tls = !options.tls_cert_file.empty();
-  if (!tls) TOLLGATE_RETURN_IF_ERROR(CheckPlainTextAllowed(options.listen, "--listen", options.allow_insecure_remote));
+  if (!tls && options.listen != "none") {
+    TOLLGATE_RETURN_IF_ERROR(CheckPlainTextAllowed(options.listen, "--listen", options.allow_insecure_remote));
+  }
+  if (options.listen == "none" && options.clamd.listen.empty()) {
+    return InvalidArgument("--listen none needs a --clamd-listen address: the server would have no listener");
+  }
   if (options.max_concurrent == 0) return InvalidArgument("--max-concurrent must be at least 1");
 
   std::unique_ptr<ScanServer> server(new ScanServer());
@@ -482,7 +503,8 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, *credentials, &server->port_);
+  const bool grpc_listens = options.listen != "none";
+  if (grpc_listens) builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<uint64_t>(options.max_message_bytes + kMessageOverhead, INT32_MAX)));
   // gRPC's own thread pool is bounded too: calls beyond it get RESOURCE_EXHAUSTED from gRPC itself.
@@ -491,7 +513,7 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
   quota.SetMaxThreads(static_cast<int>(options.max_concurrent) * 2 + 16);
   builder.SetResourceQuota(quota);
   server->server_ = builder.BuildAndStart();
-  if (!server->server_ || server->port_ == 0) {
+  if (!server->server_ || (grpc_listens && server->port_ == 0)) {
     return Unavailable(fmt::format("cannot listen on {}{}", options.listen,
                                    tls ? " (or the TLS certificate and key are not a valid pair)" : ""));
   }
@@ -499,7 +521,14 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
   health->SetServingStatus(false);
   health->SetServingStatus(kServiceName, false);
 
+  for (const std::string& address : options.clamd.listen) {
+    auto listener = ClamdListener::Start(address, options.clamd, options.allow_insecure_remote, state, state.log);
+    if (!listener.ok()) return listener.status();
+    server->clamd_.push_back(std::move(*listener));
+  }
+  nlohmann::json clamd_addresses = server->clamd_addresses();
   nlohmann::json fields = {{"address", options.listen}, {"port", server->port_}, {"tls", tls},
+                           {"clamd", std::move(clamd_addresses)},
                            {"client_certificates", !options.client_ca_file.empty()},
                            {"tokens", state.auth->requires_token()}, {"max_concurrent", options.max_concurrent}};
   if (!metrics_address.empty()) fields["metrics"] = metrics_address;
@@ -592,7 +621,7 @@ void ScanServer::Shutdown() {
     State& state = *state_;
     {
       std::lock_guard lock(state.snapshot_mutex);
-      state.shutting_down.store(true);
+      state.stopping.store(true);
     }
     state.snapshot_changed.notify_all();
     state.log.Write("shutdown", {{"in_flight", state.in_flight.load()},
@@ -600,6 +629,7 @@ void ScanServer::Shutdown() {
     if (state.readiness_watch.joinable()) state.readiness_watch.join();
     // NOT_SERVING first, so load balancers stop sending; then drain.
     server_->GetHealthCheckService()->Shutdown();
+    for (auto& listener : clamd_) listener->StopAccepting();
     // gRPC's own drain also waits for every connected client to hang up, so one idle connection
     // would hold the server for the whole grace period: wait for the scan calls alone, then give
     // gRPC a moment to send the last answers (a handler returns before its status is sent).
@@ -608,6 +638,7 @@ void ScanServer::Shutdown() {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     server_->Shutdown(std::chrono::system_clock::now() + kLastAnswersMargin);
+    for (auto& listener : clamd_) listener->Stop();
     state.metrics_endpoint.reset();
     state.log.Write("stopped", {{"in_flight", state.in_flight.load()}});
     // After the drain: nothing is recorded after it.
@@ -615,6 +646,22 @@ void ScanServer::Shutdown() {
                  {{"in_flight", state.in_flight.load()}, {"grace_ms", state.options.shutdown_grace.count()}},
                  true});
   });
+}
+
+void ScanServer::OnReloadRequest(std::function<void()> reload) {
+  std::lock_guard lock(state_->hooks_mutex);
+  state_->reload = std::move(reload);
+}
+
+void ScanServer::OnShutdownRequest(std::function<void()> shutdown) {
+  std::lock_guard lock(state_->hooks_mutex);
+  state_->shutdown = std::move(shutdown);
+}
+
+std::vector<std::string> ScanServer::clamd_addresses() const {
+  std::vector<std::string> addresses;
+  for (const auto& listener : clamd_) addresses.push_back(listener->address());
+  return addresses;
 }
 
 int ScanServer::metrics_port() const {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -23,9 +24,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "clamd_listener.h"
 #include "tollgate/scanner.h"
 #include "tollgate/verdict_cache.h"
 #include "tollgate/status.h"
@@ -62,6 +65,8 @@ struct ServerOptions {
   audit::AuditLog* audit = nullptr;
   // The verdict cache the runners given to SetScanner/SwapScanner use, for the metrics; null: none.
   std::shared_ptr<VerdictCache> verdict_cache;
+  // The clamd protocol beside gRPC (clamd_listener.h); `listen` "none" leaves gRPC out.
+  ClamdOptions clamd;
 };
 
 class ScanServer {
@@ -88,10 +93,16 @@ class ScanServer {
   void DrainScanner();
   // A rules version that did not load: logged and audited; the running snapshot stays.
   void ReloadFailed(const std::string& bundle, const Status& error);
+  // What clamd's RELOAD (re-read the rules store) and SHUTDOWN do; without them, RELOAD is refused
+  // and SHUTDOWN does nothing.
+  void OnReloadRequest(std::function<void()> reload);
+  void OnShutdownRequest(std::function<void()> shutdown);
   // Idempotent; returns when every call has finished or the grace period is over.
   void Shutdown();
 
   int port() const { return port_; }
+  // Where each --clamd-listen address listens (a TCP port 0 resolved), in the order given.
+  std::vector<std::string> clamd_addresses() const;
   int metrics_port() const;  // 0 without a metrics endpoint
   std::string MetricsText() const;
 
@@ -103,6 +114,7 @@ class ScanServer {
   std::unique_ptr<State> state_;
   std::unique_ptr<ScannerService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::vector<std::unique_ptr<ClamdListener>> clamd_;
   int port_ = 0;
   std::once_flag shutdown_once_;
 };

@@ -1,0 +1,104 @@
+// What every protocol a server speaks shares. gRPC (scan_server.cc) and the clamd protocol
+// (clamd_listener.h) are front ends over one ScanHost: one rules snapshot, one concurrency limit, one
+// way to scan, record and refuse, so a verdict and its audit record are the same whichever protocol
+// asked.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "metrics.h"
+#include "tollgate/scanner.h"
+#include "tollgate/status.h"
+
+namespace tollgate::service {
+
+// What one call is about, for its log line and audit record.
+struct CallInfo {
+  Protocol protocol = Protocol::kGrpc;
+  std::string rpc;   // "Scan", "ScanStream", "INSTREAM", ...
+  std::string peer;  // "ipv4:127.0.0.1:5555", "unix:/run/tollgate.sock"
+  std::string tenant;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+// Who and what an upload is, as the caller says.
+struct UploadInfo {
+  std::string filename;
+  std::string claimed_type;
+  std::string upload_id;
+  std::string user_id;
+};
+
+// One counted place among `max` scans receiving or scanning at once; never waits.
+class ConcurrencySlot {
+ public:
+  ConcurrencySlot(std::atomic<int>& in_flight, int max) : in_flight_(in_flight) {
+    int current = in_flight_.load();
+    while (current < max) {
+      if (in_flight_.compare_exchange_weak(current, current + 1)) {
+        acquired_ = true;
+        return;
+      }
+    }
+  }
+  ~ConcurrencySlot() {
+    if (acquired_) in_flight_.fetch_sub(1);
+  }
+  ConcurrencySlot(const ConcurrencySlot&) = delete;
+  ConcurrencySlot& operator=(const ConcurrencySlot&) = delete;
+  bool acquired() const { return acquired_; }
+
+ private:
+  std::atomic<int>& in_flight_;
+  bool acquired_ = false;
+};
+
+// Counts a scan call for as long as it runs: shutdown waits for these.
+class RunningCall {
+ public:
+  explicit RunningCall(std::atomic<int>& calls) : calls_(calls) { calls_.fetch_add(1); }
+  ~RunningCall() { calls_.fetch_sub(1); }
+  RunningCall(const RunningCall&) = delete;
+  RunningCall& operator=(const RunningCall&) = delete;
+
+ private:
+  std::atomic<int>& calls_;
+};
+
+class ScanHost {
+ public:
+  virtual ~ScanHost() = default;
+  // The rules snapshot a new scan keeps to its end, waiting for a draining reload until
+  // `wait_until`; refused (UNAVAILABLE, logged and counted) while none can scan.
+  virtual StatusOr<std::shared_ptr<const ScanRunner>> AcquireRunner(const CallInfo& call,
+                                                                    std::chrono::system_clock::time_point wait_until) = 0;
+  // A place among the server's concurrent scans, held while receiving and scanning.
+  virtual ConcurrencySlot TakeSlot() = 0;
+  virtual std::atomic<int>& running_calls() = 0;
+  // Scans, then records the verdict in the audit log (one it cannot hold is not returned:
+  // UNAVAILABLE), the metrics and the decision log.
+  virtual StatusOr<ScanReport> ScanUpload(const CallInfo& call, const ScanRunner& runner, const UploadInfo& upload,
+                                          std::span<const uint8_t> content,
+                                          std::chrono::steady_clock::time_point deadline) = 0;
+  // Logs, counts and audits a refused call and why (`status`, what the caller is told).
+  virtual void Refuse(const CallInfo& call, Rejection rejection, const Status& status) = 0;
+  // Re-reads the rules store (as SIGHUP does); FAILED_PRECONDITION when the server has none.
+  virtual Status ReloadRules() = 0;
+  // Stops the server as SIGTERM does.
+  virtual void RequestShutdown() = 0;
+  virtual uint64_t max_upload_bytes() const = 0;
+  virtual unsigned max_concurrent() const = 0;
+  virtual int scans_in_flight() const = 0;
+  // The rules version new scans use; empty while none is loaded.
+  virtual std::string rules_version() = 0;
+  virtual std::chrono::milliseconds receive_idle() const = 0;
+  virtual std::chrono::milliseconds max_upload_time() const = 0;
+  virtual bool shutting_down() const = 0;
+};
+
+}  // namespace tollgate::service
