@@ -419,7 +419,8 @@ class CommandScans {
     auto runner = host_.AcquireRunner(call_, std::chrono::system_clock::now() + host_.receive_idle());
     if (!runner.ok()) return std::string(runner.status().message());
     runner_ = std::move(*runner);
-    slot_.emplace(host_);
+    // clamd queues what its threads cannot take yet; so does this, as long as it waits for bytes.
+    slot_.emplace(host_, host_.receive_idle());
     if (!slot_->slot.acquired()) {
       host_.Refuse(call_, Rejection::kBusy, ResourceExhausted("busy"));
       return fmt::format("busy: {} scans in flight, retry later", host_.max_concurrent());
@@ -437,7 +438,7 @@ class CommandScans {
 
  private:
   struct HeldSlot {
-    explicit HeldSlot(ScanHost& host) : slot(host.TakeSlot()) {}
+    HeldSlot(ScanHost& host, std::chrono::milliseconds wait) : slot(host.TakeSlot(wait)) {}
     ConcurrencySlot slot;
   };
   ScanHost& host_;
@@ -557,9 +558,9 @@ std::string ClamdListener::StatsText() {
   const int busy = host_.scans_in_flight();
   const unsigned max = host_.max_concurrent();
   return fmt::format(
-      "POOLS: 1\n\nSTATE: VALID PRIMARY\nTHREADS: live {}  idle {} max {} idle-timeout 30\nQUEUE: 0 items\n"
+      "POOLS: 1\n\nSTATE: VALID PRIMARY\nTHREADS: live {}  idle {} max {} idle-timeout 30\nQUEUE: {} items\n"
       "MEMSTATS: heap N/A mmap N/A used N/A free N/A releasable N/A pools 1 pools_used N/A pools_total N/A\nEND",
-      busy, std::max(0, static_cast<int>(max) - busy), max);
+      busy, std::max(0, static_cast<int>(max) - busy), max, host_.scans_waiting());
 }
 
 bool ClamdListener::ScanInstream(Connection& connection, const CallInfo& call) {

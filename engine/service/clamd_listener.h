@@ -12,7 +12,8 @@
 //    file at a time per connection, as CONTSCAN does.
 //  - SHUTDOWN is refused unless allowed; RELOAD re-reads the rules store (as SIGHUP).
 //  - Plain TCP only on loopback unless --allow-insecure-remote: the protocol has no authentication.
-//  - No slot among --max-concurrent: "... busy ERROR" at once, never a queue without bound.
+//  - A scan waits for a slot among --max-concurrent as clamd queues, but at most --receive-idle-ms,
+//    then "... busy ERROR": never a queue without bound (--clamd-max-connections bounds its length).
 #pragma once
 
 #include <sys/types.h>

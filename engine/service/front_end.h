@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,28 +36,60 @@ struct UploadInfo {
   std::string user_id;
 };
 
-// One counted place among `max` scans receiving or scanning at once; never waits.
+// At most `max` scans receiving or scanning at once.
+class ConcurrencyLimit {
+ public:
+  explicit ConcurrencyLimit(int max) : max_(max) {}
+  int in_flight() const {
+    std::lock_guard lock(mutex_);
+    return in_flight_;
+  }
+  // Callers waiting for a place now.
+  int waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiting_;
+  }
+
+ private:
+  friend class ConcurrencySlot;
+  bool Take(std::chrono::steady_clock::time_point wait_until) {
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    const bool free = freed_.wait_until(lock, wait_until, [&] { return in_flight_ < max_; });
+    --waiting_;
+    if (free) ++in_flight_;
+    return free;
+  }
+  void Release() {
+    {
+      std::lock_guard lock(mutex_);
+      --in_flight_;
+    }
+    freed_.notify_one();
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable freed_;
+  int in_flight_ = 0;
+  int waiting_ = 0;
+  const int max_;
+};
+
+// One place under a ConcurrencyLimit, taken at once or as soon as one frees before `wait_until`.
 class ConcurrencySlot {
  public:
-  ConcurrencySlot(std::atomic<int>& in_flight, int max) : in_flight_(in_flight) {
-    int current = in_flight_.load();
-    while (current < max) {
-      if (in_flight_.compare_exchange_weak(current, current + 1)) {
-        acquired_ = true;
-        return;
-      }
-    }
-  }
+  ConcurrencySlot(ConcurrencyLimit& limit, std::chrono::steady_clock::time_point wait_until)
+      : limit_(limit), acquired_(limit.Take(wait_until)) {}
   ~ConcurrencySlot() {
-    if (acquired_) in_flight_.fetch_sub(1);
+    if (acquired_) limit_.Release();
   }
   ConcurrencySlot(const ConcurrencySlot&) = delete;
   ConcurrencySlot& operator=(const ConcurrencySlot&) = delete;
   bool acquired() const { return acquired_; }
 
  private:
-  std::atomic<int>& in_flight_;
-  bool acquired_ = false;
+  ConcurrencyLimit& limit_;
+  const bool acquired_;
 };
 
 // Counts a scan call for as long as it runs: shutdown waits for these.
@@ -77,8 +111,9 @@ class ScanHost {
   // `wait_until`; refused (UNAVAILABLE, logged and counted) while none can scan.
   virtual StatusOr<std::shared_ptr<const ScanRunner>> AcquireRunner(const CallInfo& call,
                                                                     std::chrono::system_clock::time_point wait_until) = 0;
-  // A place among the server's concurrent scans, held while receiving and scanning.
-  virtual ConcurrencySlot TakeSlot() = 0;
+  // A place among the server's concurrent scans, held while receiving and scanning: at once, or
+  // as soon as one frees within `wait`.
+  virtual ConcurrencySlot TakeSlot(std::chrono::milliseconds wait) = 0;
   virtual std::atomic<int>& running_calls() = 0;
   // Scans, then records the verdict in the audit log (one it cannot hold is not returned:
   // UNAVAILABLE), the metrics and the decision log.
@@ -94,6 +129,7 @@ class ScanHost {
   virtual uint64_t max_upload_bytes() const = 0;
   virtual unsigned max_concurrent() const = 0;
   virtual int scans_in_flight() const = 0;
+  virtual int scans_waiting() const = 0;
   // The rules version new scans use; empty while none is loaded.
   virtual std::string rules_version() = 0;
   virtual std::chrono::milliseconds receive_idle() const = 0;

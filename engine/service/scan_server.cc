@@ -130,7 +130,9 @@ struct ScanServer::State final : ScanHost {
     return runner;
   }
 
-  ConcurrencySlot TakeSlot() override { return ConcurrencySlot(in_flight, static_cast<int>(options.max_concurrent)); }
+  ConcurrencySlot TakeSlot(std::chrono::milliseconds wait) override {
+    return ConcurrencySlot(concurrency, std::chrono::steady_clock::now() + wait);
+  }
   std::atomic<int>& running_calls() override { return scan_calls; }
 
   StatusOr<ScanReport> ScanUpload(const CallInfo& call, const ScanRunner& runner, const UploadInfo& upload,
@@ -205,7 +207,8 @@ struct ScanServer::State final : ScanHost {
 
   uint64_t max_upload_bytes() const override { return options.max_upload_bytes; }
   unsigned max_concurrent() const override { return options.max_concurrent; }
-  int scans_in_flight() const override { return in_flight.load(); }
+  int scans_in_flight() const override { return concurrency.in_flight(); }
+  int scans_waiting() const override { return concurrency.waiting(); }
   std::string rules_version() override {
     std::lock_guard lock(snapshot_mutex);
     return active_version;
@@ -246,7 +249,7 @@ struct ScanServer::State final : ScanHost {
 
   std::string RenderMetrics() {
     const std::shared_ptr<const ScanRunner> runner = CurrentScanner();
-    return metrics.Render(in_flight.load(), options.verdict_cache.get(), runner ? runner->Sandbox() : SandboxStats{});
+    return metrics.Render(concurrency.in_flight(), options.verdict_cache.get(), runner ? runner->Sandbox() : SandboxStats{});
   }
 
   // Hands `next` to new scans; returns the version it replaces ("" before the first).
@@ -271,7 +274,7 @@ struct ScanServer::State final : ScanHost {
   std::shared_ptr<const ScanRunner> snapshot;  // guarded by snapshot_mutex, like the two below
   bool draining = false;
   std::string active_version;
-  std::atomic<int> in_flight{0};
+  ConcurrencyLimit concurrency{static_cast<int>(options.max_concurrent)};
   std::atomic<int> scan_calls{0};  // Scan and ScanStream calls running, from their first step
   std::atomic<bool> stopping{false};
   std::mutex hooks_mutex;
@@ -292,7 +295,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     CallInfo call{Protocol::kGrpc, "Scan", context->peer(), ""};
     std::shared_ptr<const ScanRunner> runner;
     if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
-    const ConcurrencySlot slot = state_.TakeSlot();
+    const ConcurrencySlot slot = state_.TakeSlot({});
     if (!slot.acquired()) return Busy(*context, call);
     if (grpc::Status refused = CheckRequest(call, runner->setup(), request->policy(), request->context());
         !refused.ok()) {
@@ -312,7 +315,7 @@ class ScanServer::ScannerService final : public v1::Scanner::Service {
     std::shared_ptr<const ScanRunner> runner;
     if (grpc::Status refused = Admit(*context, call, runner); !refused.ok()) return refused;
     // The slot is held while receiving too: it bounds the memory of uploads in progress.
-    const ConcurrencySlot slot = state_.TakeSlot();
+    const ConcurrencySlot slot = state_.TakeSlot({});
     if (!slot.acquired()) return Busy(*context, call);
 
     std::optional<ReceiveWatch::Upload> upload(std::in_place, state_.receive_watch, *context);
@@ -597,7 +600,7 @@ void ScanServer::DrainScanner() {
     running = std::exchange(state.snapshot, nullptr);
     version = state.active_version;
   }
-  state.log.Write("rules_draining", {{"rules_version", version}, {"in_flight", state.in_flight.load()}});
+  state.log.Write("rules_draining", {{"rules_version", version}, {"in_flight", state.concurrency.in_flight()}});
   // Scans in flight hold the snapshot; the last one to finish frees it. Scan deadlines bound the wait.
   while (!running.expired()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
@@ -624,7 +627,7 @@ void ScanServer::Shutdown() {
       state.stopping.store(true);
     }
     state.snapshot_changed.notify_all();
-    state.log.Write("shutdown", {{"in_flight", state.in_flight.load()},
+    state.log.Write("shutdown", {{"in_flight", state.concurrency.in_flight()},
                                  {"grace_ms", state.options.shutdown_grace.count()}});
     if (state.readiness_watch.joinable()) state.readiness_watch.join();
     // NOT_SERVING first, so load balancers stop sending; then drain.
@@ -640,10 +643,10 @@ void ScanServer::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() + kLastAnswersMargin);
     for (auto& listener : clamd_) listener->Stop();
     state.metrics_endpoint.reset();
-    state.log.Write("stopped", {{"in_flight", state.in_flight.load()}});
+    state.log.Write("stopped", {{"in_flight", state.concurrency.in_flight()}});
     // After the drain: nothing is recorded after it.
     state.Audit({audit::EventType::kServerStop,
-                 {{"in_flight", state.in_flight.load()}, {"grace_ms", state.options.shutdown_grace.count()}},
+                 {{"in_flight", state.concurrency.in_flight()}, {"grace_ms", state.options.shutdown_grace.count()}},
                  true});
   });
 }
