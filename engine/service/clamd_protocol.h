@@ -1,6 +1,6 @@
 // The clamd socket protocol (clamd(8) "COMMANDS"), as bytes: taking commands off a connection's
 // input and writing replies. No socket here, so the parser is fuzzed on its own
-// (tests/fuzz/clamd_command_fuzzer.cc).
+// (tests/fuzz/clamd_fuzzer.cc).
 #pragma once
 
 #include <cstddef>

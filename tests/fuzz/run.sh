@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# run.sh TARGET|all SECONDS: fuzzes a target (pdf ooxml ole2 zip pipeline) for SECONDS each.
+# run.sh TARGET|all SECONDS: fuzzes a target (pdf ooxml ole2 zip pipeline clamd) for SECONDS each.
 #
 # Needs the fuzz build (see README.md): BUILD (default: build-fuzz at the repository root) holds the
 # targets in fuzz/ and the generated sample corpus in corpus/, whose files of the target's format
-# are the seeds, with the kept crash inputs of tests/fuzz/regressions/TARGET/. Each seed is first
+# are the seeds, with the kept crash inputs of tests/fuzz/regressions/TARGET/ and the hand-written
+# seeds of tests/fuzz/seeds/TARGET/ (protocol transcripts, for clamd). Each seed is first
 # replayed whole, once; a target whose replay fails is not fuzzed. SECONDS 0 only replays.
 # What the fuzzer learns stays in BUILD/fuzz-work/TARGET, so runs add up to a campaign; FRESH=1
 # starts from the seeds alone instead (the test suite's runs). Crashing inputs go to
@@ -15,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${BUILD:-$root/build-fuzz}
-all_targets=(pdf ooxml ole2 zip pipeline)
+all_targets=(pdf ooxml ole2 zip pipeline clamd)
 
 usage() { echo "usage: $0 TARGET|all SECONDS   (TARGET: ${all_targets[*]})" >&2; exit 2; }
 [[ $# -eq 2 && $2 =~ ^[0-9]+$ ]] || usage
@@ -35,6 +36,7 @@ seed_patterns() {
     ole2) echo '*.doc *.xls *.ppt *.msg' ;;
     zip) echo '*.zip *.docx *.docm *.xlsx *.xlsm *.pptx *.odt *.ods *.odp' ;;
     pipeline) echo '*' ;;
+    clamd) echo '' ;;
     *) usage ;;
   esac
 }
@@ -71,7 +73,7 @@ asan_options() {
 
 dictionary() {
   case $1 in
-    pdf | ooxml | ole2 | zip) echo "-dict=$here/dict/$1.dict" ;;
+    pdf | ooxml | ole2 | zip | clamd) echo "-dict=$here/dict/$1.dict" ;;
     pipeline)
       cat "$here"/dict/*.dict > "$build/fuzz-work/pipeline.dict"
       echo "-dict=$build/fuzz-work/pipeline.dict" ;;
@@ -113,6 +115,7 @@ for target in "${targets[@]}"; do
   done
   # A subdirectory: a regression input cannot replace a corpus sample of the same name.
   find "$here/regressions/$target" -type f ! -name '.*' -exec cp -t "$seeds/regressions" {} +
+  if [[ -d $here/seeds/$target ]]; then find "$here/seeds/$target" -type f -exec cp -t "$seeds" {} +; fi
   mapfile -t inputs < <(find "$seeds" -type f)
   # Without an input, libFuzzer would fuzz without a time limit instead of replaying.
   ((${#inputs[@]})) || { echo "no seeds in $build/corpus: build the fuzzers target (README.md)" >&2; exit 2; }
