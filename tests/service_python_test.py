@@ -12,10 +12,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 
 import grpc
+
+from serve_process import Server
 
 ARGS = None
 TOKEN = "tok-python-0123456789abcdef"
@@ -28,37 +29,6 @@ def generate_stubs(out_dir):
     sys.path.insert(0, out_dir)
 
 
-class Server:
-    """`tollgate serve` on 127.0.0.1 with an ephemeral port; its JSON log lines are collected."""
-
-    def __init__(self, args):
-        self.process = subprocess.Popen([ARGS.tollgate, "serve", "--listen", "127.0.0.1:0"] + args,
-                                        stderr=subprocess.PIPE, text=True)
-        self.lines = []
-        self.changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stderr:
-            with self.changed:
-                self.lines.append(line)
-                self.changed.notify_all()
-
-    def wait_for(self, event, timeout=60):
-        def find():
-            for line in self.lines:
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if entry.get("event") == event:
-                    return entry
-            return None
-        with self.changed:
-            self.changed.wait_for(lambda: find() is not None or self.process.poll() is not None, timeout)
-            return find()
-
-
 class ScanServiceFromPython(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -68,7 +38,7 @@ class ScanServiceFromPython(unittest.TestCase):
         from tollgate.v1 import scanner_pb2, scanner_pb2_grpc
         tokens = pathlib.Path(cls.temp.name) / "tokens"
         tokens.write_text("# token tenant\n%s python-tests\n" % TOKEN)
-        cls.server = Server(["--token-file", str(tokens)])
+        cls.server = Server(ARGS.tollgate, ["--listen", "127.0.0.1:0", "--token-file", str(tokens)])
         listening = cls.server.wait_for("listening")
         assert listening, "".join(cls.server.lines)
         assert cls.server.wait_for("serving"), "".join(cls.server.lines)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package Tollgate builds, tests and benchmarks with. Idempotent: only
-# missing packages are installed, so repeated runs cost a dpkg query.
+# Installs every Debian 12 package Tollgate builds, tests and benchmarks with, and the npm clients
+# the clamd drop-in is tested with (tests/clamd_clients, pinned by its package-lock.json).
+# Idempotent: only missing packages are installed, so repeated runs cost a dpkg query.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache file zip unzip p7zip-full
@@ -18,6 +20,9 @@ packages=(
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui libtasn1-doc shared-mime-info
 )
 
+# Node.js and npm run the npm `clamscan` client; a machine that has them already keeps its own.
+command -v npm > /dev/null || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -27,4 +32,10 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The npm `clamscan` package, as upload services install it, for tests/clamd_clients_test.py.
+clients=tests/clamd_clients
+if ! grep -qs '"version": "2.4.0"' "$clients/node_modules/clamscan/package.json"; then
+  npm ci --prefix "$clients" --no-audit --no-fund --loglevel=error
 fi
