@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "sha256.h"
+#include "tollgate/bundle_version.h"
 
 namespace tollgate {
 namespace fs = std::filesystem;
@@ -53,7 +54,7 @@ StatusOr<std::string> ManifestVersion(const fs::path& bundle_dir) {
   const nlohmann::json manifest = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   const nlohmann::json* version = manifest.is_object() && manifest.contains("version") ? &manifest["version"] : nullptr;
   const std::string* text = version != nullptr ? version->get_ptr<const std::string*>() : nullptr;
-  if (text == nullptr || text->empty() || text->size() > 64 || text->find_first_not_of("0123456789.") != std::string::npos) {
+  if (text == nullptr || !BundleVersion::Parse(*text)) {
     return InvalidArgument(path.string() + ": no valid \"version\" (dot-separated numbers)");
   }
   return *text;

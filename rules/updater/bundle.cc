@@ -16,6 +16,7 @@
 
 #include "file_util.h"
 #include "sha256.h"
+#include "yara_compile.h"
 
 namespace tollgate::rules {
 namespace fs = std::filesystem;
@@ -115,60 +116,7 @@ OutcomeOr<std::vector<std::string>> ClamavContainerEntries(const fs::path& file,
   return entries;
 }
 
-// YARA's `include` reads any file the process can: only files beside the rule, inside the bundle.
-std::optional<std::string> EscapingInclude(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  for (std::string line; std::getline(in, line);) {
-    const size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line.compare(start, 7, "include") != 0 ||
-        line.find_first_of(" \t\"", start + 7) != start + 7) {
-      continue;
-    }
-    const size_t open = line.find('"', start + 7);
-    const size_t close = open == std::string::npos ? open : line.find('"', open + 1);
-    if (close == std::string::npos) continue;
-    const std::string target = line.substr(open + 1, close - open - 1);
-    const fs::path path(target);
-    if (path.is_absolute() || std::any_of(path.begin(), path.end(), [](const fs::path& p) { return p == ".."; })) {
-      return target;
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
-
-std::optional<BundleVersion> BundleVersion::Parse(std::string_view text) {
-  constexpr size_t kMaxNumbers = 8;
-  BundleVersion version;
-  version.text_ = std::string(text);
-  size_t start = 0;
-  while (true) {
-    const size_t dot = std::min(text.find('.', start), text.size());
-    const std::string_view part = text.substr(start, dot - start);
-    uint64_t number = 0;
-    if (part.empty() || part.size() > 18 || (part.size() > 1 && part.front() == '0') ||
-        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return std::nullopt;
-    }
-    std::from_chars(part.data(), part.data() + part.size(), number);
-    version.numbers_.push_back(number);
-    if (dot == text.size()) break;
-    start = dot + 1;
-  }
-  if (version.numbers_.size() > kMaxNumbers) return std::nullopt;
-  return version;
-}
-
-std::strong_ordering operator<=>(const BundleVersion& a, const BundleVersion& b) {
-  const size_t n = std::max(a.numbers_.size(), b.numbers_.size());
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t x = i < a.numbers_.size() ? a.numbers_[i] : 0;
-    const uint64_t y = i < b.numbers_.size() ? b.numbers_[i] : 0;
-    if (x != y) return x <=> y;
-  }
-  return std::strong_ordering::equal;
-}
 
 std::string Manifest::ToJson() const {
   nlohmann::json json = {{"format", kManifestFormat},
@@ -245,8 +193,11 @@ Outcome CheckSourcesOnly(const fs::path& bundle_dir, const std::map<std::string,
         return Outcome(Reason::kForbiddenContent,
                        path + ": compiled YARA rules; bundles carry rule sources, which Tollgate compiles itself");
       }
-      if (auto include = EscapingInclude(file)) {
-        return Outcome(Reason::kForbiddenContent, path + ": includes \"" + *include + "\", outside the bundle");
+      // YARA's `include` reads any file the process can: only files beside the rule, inside the bundle.
+      auto include = yara::FirstEscapingInclude(file.string());
+      if (!include.ok()) return Outcome::From(include.status());
+      if (*include) {
+        return Outcome(Reason::kForbiddenContent, path + ": includes \"" + **include + "\", outside the bundle");
       }
     } else if (path.starts_with("clamav/")) {
       const std::string extension = LowerExtension(path);

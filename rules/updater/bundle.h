@@ -18,26 +18,16 @@
 
 #include "outcome.h"
 #include "signing.h"
+#include "tollgate/bundle_version.h"
 
 namespace tollgate::rules {
+
+// The store, the updater and the CLI name it rules::BundleVersion.
+using tollgate::BundleVersion;
 
 inline constexpr std::string_view kManifestFile = "manifest.json";
 inline constexpr std::string_view kSignatureFile = "manifest.sig";
 inline constexpr std::string_view kManifestFormat = "tollgate-rules/1";
-
-// A bundle version: dot-separated decimal numbers without leading zeros ("2025.11.28.1", "42"),
-// compared number by number; missing trailing numbers count as 0, so "3.1" and "3.1.0" are equal.
-class BundleVersion {
- public:
-  static std::optional<BundleVersion> Parse(std::string_view text);
-  const std::string& text() const { return text_; }
-  friend std::strong_ordering operator<=>(const BundleVersion& a, const BundleVersion& b);
-  friend bool operator==(const BundleVersion& a, const BundleVersion& b) { return (a <=> b) == 0; }
-
- private:
-  std::string text_;
-  std::vector<uint64_t> numbers_;
-};
 
 struct Manifest {
   BundleVersion version;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "yara_compile.h"
 #include "yara_externals.h"
 
 namespace tollgate {
@@ -280,6 +281,27 @@ rule ModulesRun {
   ASSERT_NE(detector, nullptr);
   EXPECT_EQ(MustScan(*detector, Object("hello")),
             (std::vector<Finding>{YaraFinding("ModulesRun", Severity::kHigh, "upload.bin", std::nullopt)}));
+}
+
+TEST_F(YaraDetectorTest, IncludesThatLeaveTheRuleFilesFolderAreRefusedWhereverTheyStand) {
+  WriteRules("secret.yar", "rule Secret { condition: true }\n");
+  const std::string nested = WriteRules("set/a.yar", "include \"common/helper.yar\"\nrule A { condition: Helper }\n");
+  WriteRules("set/common/helper.yar", "/* shared */ private rule Helper { condition: true } include \"../../secret.yar\"\n");
+  const std::string absolute = WriteRules("set/b.yar", "rule B { condition: true } /* x */ include \"" +
+                                                         (dir_ / "secret.yar").string() + "\"\n");
+  for (const std::string& file : {nested, absolute}) {
+    StatusOr<std::unique_ptr<Detector>> detector = MakeDetectorFactory_yara().create(Files({file}));
+    ASSERT_FALSE(detector.ok()) << file;
+    EXPECT_EQ(detector.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(detector.status().message().find("\" leaves the folder of the rule file: refused"), std::string::npos)
+        << detector.status().message();
+  }
+  EXPECT_EQ(yara::FirstEscapingInclude(nested).value(), std::optional<std::string>("../../secret.yar"));
+  EXPECT_EQ(yara::FirstEscapingInclude(absolute).value(), std::optional<std::string>((dir_ / "secret.yar").string()));
+  const std::string inside = WriteRules("set/c.yar", "include \"common/helper2.yar\"\n");
+  WriteRules("set/common/helper2.yar", "rule Helper2 { condition: true }\n");
+  EXPECT_EQ(yara::FirstEscapingInclude(inside).value(), std::nullopt);
+  EXPECT_NE(MustCreate({inside}), nullptr);
 }
 
 TEST_F(YaraDetectorTest, CompileErrorsNameFileAndLineForEveryFile) {
