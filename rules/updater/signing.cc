@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sha256.h"
+#include "tollgate/unique_file.h"
 
 namespace tollgate::rules {
 namespace fs = std::filesystem;
@@ -23,11 +24,6 @@ namespace {
 
 constexpr size_t kSignatureBytes = 64;  // Ed25519
 
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
-using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
-
 struct PkeyCtxDeleter {
   void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
 };
@@ -36,7 +32,7 @@ struct MdCtxDeleter {
 };
 
 // O_EXCL: a key pair is never silently replaced.
-OutcomeOr<FilePtr> CreateNewFile(const fs::path& path, mode_t mode) {
+OutcomeOr<UniqueFile> CreateNewFile(const fs::path& path, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Outcome(Reason::kOperational, "cannot create " + path.string() + ": " + std::strerror(errno));
   std::FILE* file = ::fdopen(fd, "w");
@@ -44,7 +40,7 @@ OutcomeOr<FilePtr> CreateNewFile(const fs::path& path, mode_t mode) {
     ::close(fd);
     return Outcome(Reason::kOperational, "cannot open " + path.string() + ": " + std::strerror(errno));
   }
-  return FilePtr(file);
+  return UniqueFile(file);
 }
 
 Outcome CheckEd25519(const EVP_PKEY* key, const fs::path& path) {
@@ -110,7 +106,7 @@ Outcome GenerateKeyPair(const fs::path& private_file, const fs::path& public_fil
 }
 
 OutcomeOr<SigningKey> SigningKey::Load(const fs::path& private_file) {
-  FilePtr in(std::fopen(private_file.c_str(), "r"));
+  UniqueFile in(std::fopen(private_file.c_str(), "r"));
   if (!in) return Outcome(Reason::kOperational, "cannot read " + private_file.string() + ": " + std::strerror(errno));
   PkeyPtr key(PEM_read_PrivateKey(in.get(), nullptr, nullptr, nullptr));
   if (!key) return Outcome(Reason::kOperational, private_file.string() + ": not a PEM private key");
@@ -135,7 +131,7 @@ OutcomeOr<std::string> SigningKey::Sign(std::string_view message) const {
 std::string SigningKey::KeyId() const { return KeyIdOf(key_.get()); }
 
 OutcomeOr<VerifyKey> VerifyKey::Load(const fs::path& public_file) {
-  FilePtr in(std::fopen(public_file.c_str(), "r"));
+  UniqueFile in(std::fopen(public_file.c_str(), "r"));
   if (!in) return Outcome(Reason::kOperational, "cannot read " + public_file.string() + ": " + std::strerror(errno));
   PkeyPtr key(PEM_read_PUBKEY(in.get(), nullptr, nullptr, nullptr));
   if (!key) return Outcome(Reason::kOperational, public_file.string() + ": not a PEM public key");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bundle.h"
+#include "tollgate/unique_file.h"
 
 namespace tollgate::rules {
 namespace fs = std::filesystem;
@@ -33,10 +34,6 @@ struct ZipFileCloser {
 struct CurlCleanup {
   void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
 };
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
-
 // An archive member's name, checked to stay below the folder it is unpacked into.
 bool IsSafeMemberName(std::string_view name) {
   if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos) return false;
@@ -196,7 +193,7 @@ Outcome DownloadFile(const std::string& url, const fs::path& file, const FetchOp
   static std::once_flag init;
   std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::unique_ptr<CURL, CurlCleanup> curl(curl_easy_init());
-  std::unique_ptr<std::FILE, FileCloser> out(std::fopen(file.c_str(), "wbx"));
+  UniqueFile out(std::fopen(file.c_str(), "wbx"));
   if (!curl || !out) return Outcome(Reason::kOperational, "cannot start the download to " + file.string());
   Download download{out.get(), 0, options.max_bytes};
   char error[CURL_ERROR_SIZE] = "";

@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "tollgate/unique_file.h"
+
 namespace tollgate {
 namespace hyperscan {
 namespace {
@@ -35,13 +37,9 @@ struct ScratchDeleter {
 struct CompileErrorDeleter {
   void operator()(hs_compile_error_t* error) const { hs_free_compile_error(error); }
 };
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
 using DatabasePtr = std::unique_ptr<hs_database_t, DatabaseDeleter>;
 using ScratchPtr = std::unique_ptr<hs_scratch_t, ScratchDeleter>;
 using CompileErrorPtr = std::unique_ptr<hs_compile_error_t, CompileErrorDeleter>;
-using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
 std::string_view HsErrorName(hs_error_t code) {
   switch (code) {
@@ -213,7 +211,7 @@ class DatabaseCache {
 
   DatabasePtr Load() const {
     if (path_.empty()) return nullptr;
-    const FilePtr file(std::fopen(path_.c_str(), "rb"));
+    const UniqueFile file(std::fopen(path_.c_str(), "rb"));
     uint64_t key_size = 0, database_size = 0;
     if (!file || std::fread(&key_size, sizeof key_size, 1, file.get()) != 1 || key_size != key_.size()) return nullptr;
     std::string key(key_size, '\0');
@@ -240,7 +238,7 @@ class DatabaseCache {
     // Synced and renamed into place once complete, so a reader never sees half a file.
     const std::string temporary = path_ + ".tmp." + std::to_string(::getpid());
     bool written = false;
-    if (const FilePtr file(std::fopen(temporary.c_str(), "wb")); file) {
+    if (const UniqueFile file(std::fopen(temporary.c_str(), "wb")); file) {
       const uint64_t key_size = key_.size(), database_size = size;
       written = std::fwrite(&key_size, sizeof key_size, 1, file.get()) == 1 &&
                 std::fwrite(key_.data(), 1, key_.size(), file.get()) == key_.size() &&
@@ -321,7 +319,7 @@ StatusOr<std::string> ReadFile(const std::string& path) {
     return NotFound("cannot read hyperscan pattern file " + path + ": " +
                     std::error_code(errno, std::generic_category()).message());
   };
-  const FilePtr file(std::fopen(path.c_str(), "rb"));
+  const UniqueFile file(std::fopen(path.c_str(), "rb"));
   if (!file) return failure();
   std::string text;
   char buffer[1 << 16];

@@ -12,17 +12,13 @@
 #include <memory>
 #include <new>
 
+#include "tollgate/unique_file.h"
 #include "yara_externals.h"
 
 namespace tollgate::yara {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
-using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
 struct Diagnostics {
   std::vector<std::string> errors;
@@ -124,7 +120,7 @@ StatusOr<CompiledRules> CompileRuleFiles(const std::vector<std::string>& files) 
   for (const std::string& path : files) {
     std::error_code ignored;
     if (fs::is_directory(path, ignored)) return NotFound("YARA rule file " + path + " is a directory");
-    FilePtr file(std::fopen(path.c_str(), "rb"));
+    UniqueFile file(std::fopen(path.c_str(), "rb"));
     if (!file) return NotFound("cannot read YARA rule file " + path + ": " + std::strerror(errno));
     includes.root = fs::weakly_canonical(path, ignored).parent_path();
     const int file_errors = yr_compiler_add_file(compiler->get(), file.get(), path.c_str(), path.c_str());
@@ -152,7 +148,7 @@ StatusOr<std::optional<std::string>> FirstEscapingInclude(const std::string& fil
   {
     StatusOr<CompilerPtr> compiler = NewCompiler(diagnostics, includes);
     if (!compiler.ok()) return compiler.status();
-    FilePtr in(std::fopen(file.c_str(), "rb"));
+    UniqueFile in(std::fopen(file.c_str(), "rb"));
     if (!in) return NotFound("cannot read YARA rule file " + file + ": " + std::strerror(errno));
     std::error_code ignored;
     includes.root = fs::weakly_canonical(file, ignored).parent_path();
