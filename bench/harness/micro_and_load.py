@@ -1,5 +1,5 @@
-"""Runs the micro benchmarks (tollgate-bench-micro) and the gRPC load generator (tollgate-load) and
-reads their figures."""
+"""Runs the micro benchmarks (tollgate-bench-micro) and the load generator (tollgate-load: gRPC and
+the clamd protocol) and reads their figures."""
 import json
 import os
 import re
@@ -28,11 +28,12 @@ def micro(binary, rulesets, pdf, quick, output, timeout):
     return float(data["context"]["memory_read_GBps"]), rows
 
 
-ROW = re.compile(r"^\s*(\d+)\s+(in-process|grpc)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$")
+ROW = re.compile(r"^\s*(\d+)\s+(in-process|grpc|clamd)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$")
 
 
 def load(binary, bundle, files, quick, timeout):
-    """gRPC ScanStream throughput and latency at concurrency 1, 2, 4, 8, next to in-process scans."""
+    """gRPC ScanStream and clamd INSTREAM throughput and latency at concurrency 1, 2, 4, 8, next to
+    in-process scans."""
     command = [binary, "--rules", bundle, "--files", files, "--rpc", "stream", "--concurrency", "1,2,4,8",
                "--warmup", "2", "--requests", "48" if quick else "400", "--duration", "1" if quick else "10"]
     run = subprocess.run(command, capture_output=True, text=True, timeout=timeout)

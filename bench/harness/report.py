@@ -61,11 +61,19 @@ def markdown(report):
     for t in report["targets"]:
         lines.append(f"- {t['what']}: {t['value']} → {'met' if t['met'] else 'MISSED'}")
     if report.get("load"):
-        lines += ["", "gRPC load (ScanStream, corpus files, realistic signatures):", "",
-                  "| concurrency | mode | requests | errors | req/s | MB/s | p50 ms | p99 ms |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "Load (gRPC ScanStream and clamd INSTREAM over loopback TCP, corpus files, realistic signatures; "
+                  "clamd/gRPC: the clamd row's req/s and p99 over the gRPC row's):", "",
+                  "| concurrency | mode | requests | errors | req/s | MB/s | p50 ms | p99 ms | clamd/gRPC req/s | clamd/gRPC p99 |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        grpc = {r["concurrency"]: r for r in report["load"] if r["mode"] == "grpc"}
         for r in report["load"]:
+            ratios = "| | |"
+            peer = grpc.get(r["concurrency"])
+            if r["mode"] == "clamd" and peer:
+                ratios = (f"| {fmt(r['requests_per_s'] / peer['requests_per_s'] if peer['requests_per_s'] else None, 2)} | "
+                          f"{fmt(r['p99_ms'] / peer['p99_ms'] if peer['p99_ms'] else None, 2)} |")
             lines.append(f"| {r['concurrency']} | {r['mode']} | {r['requests']} | {r['errors']} | "
-                         f"{r['requests_per_s']:.1f} | {r['mb_per_s']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |")
+                         f"{r['requests_per_s']:.1f} | {r['mb_per_s']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} {ratios}")
     if report.get("micro"):
         lines += ["", "Micro benchmarks (time per iteration: CPU time, the multi-threaded pipeline wall time; "
                   "of mem bw = throughput / single-core memory read bandwidth):", "",
