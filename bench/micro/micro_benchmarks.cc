@@ -29,8 +29,8 @@
 #include "file_typing.h"
 #include "hyperscan/hyperscan_detector.h"
 #include "registry.h"
-#include "sha256.h"
 #include "tollgate/scanner.h"
+#include "tollgate/sha256.h"
 #include "yara_detector.h"
 
 namespace tollgate::bench {

@@ -1,12 +1,13 @@
 #include "tollgate/audit/record.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <ctime>
+
+#include "tollgate/sha256.h"
 
 namespace tollgate::audit {
 namespace {
@@ -76,18 +77,7 @@ StatusOr<std::string> FormatRecord(uint64_t seq, std::string_view time, EventTyp
   return line;
 }
 
-std::string RecordHash(std::string_view line) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(line.data(), line.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(length * 2, '0');
-  for (unsigned int i = 0; i < length; ++i) {
-    hex[2 * i] = kHex[digest[i] >> 4];
-    hex[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return hex;
-}
+std::string RecordHash(std::string_view line) { return Sha256Hex(line); }
 
 std::string FormatTime(Clock::time_point time) {
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();

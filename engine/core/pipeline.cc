@@ -12,8 +12,8 @@
 #include <tuple>
 
 #include "child_sink.h"
-#include "sha256.h"
 #include "stage_clock.h"
+#include "tollgate/sha256.h"
 
 namespace tollgate {
 namespace {

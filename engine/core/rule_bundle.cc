@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "sha256.h"
 #include "tollgate/bundle_version.h"
+#include "tollgate/sha256.h"
 
 namespace tollgate {
 namespace fs = std::filesystem;

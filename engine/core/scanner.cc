@@ -14,7 +14,7 @@
 #include "pipeline.h"
 #include "registry.h"
 #include "rule_bundle.h"
-#include "sha256.h"
+#include "tollgate/sha256.h"
 
 namespace tollgate {
 

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "sha256.h"
+#include "tollgate/sha256.h"
 
 namespace tollgate {
 namespace {

@@ -1,25 +1,18 @@
 #include "auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
 #include <sstream>
 
 #include "text_file.h"
+#include "tollgate/sha256.h"
 
 namespace tollgate::service {
 namespace {
 
 constexpr size_t kMinTokenLength = 16;
-
-std::array<uint8_t, 32> Sha256(std::string_view text) {
-  std::array<uint8_t, 32> digest{};
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return digest;
-}
 
 bool IsTenantName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
@@ -45,7 +38,7 @@ std::optional<std::string_view> BearerToken(std::string_view authorization) {
 std::string TokenFingerprint(std::string_view token) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  for (uint8_t byte : Sha256(token)) {
+  for (uint8_t byte : Sha256Digest(token)) {
     hex += kHex[byte >> 4];
     hex += kHex[byte & 15];
   }
@@ -73,7 +66,7 @@ StatusOr<TokenTable> TokenTable::Parse(std::string_view text, std::string_view s
       return InvalidArgument(where + "token shorter than " + std::to_string(kMinTokenLength) + " characters");
     }
     if (!IsTenantName(tenant)) return InvalidArgument(where + "tenant must be [A-Za-z0-9_.-]+");
-    Entry entry{Sha256(token), tenant};
+    Entry entry{Sha256Digest(token), tenant};
     for (const Entry& existing : table.entries_) {
       if (existing.digest == entry.digest) return InvalidArgument(where + "duplicate token");
     }
@@ -86,7 +79,7 @@ StatusOr<TokenTable> TokenTable::Parse(std::string_view text, std::string_view s
 std::optional<std::string> TokenTable::FindTenant(std::string_view token) const {
   // Digests have a fixed size and every entry is compared, so the time taken says nothing about
   // how much of a guess was right or which entry matched.
-  const std::array<uint8_t, 32> digest = Sha256(token);
+  const std::array<uint8_t, 32> digest = Sha256Digest(token);
   const Entry* match = nullptr;
   for (const Entry& entry : entries_) {
     if (CRYPTO_memcmp(entry.digest.data(), digest.data(), digest.size()) == 0) match = &entry;

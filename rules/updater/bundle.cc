@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "file_util.h"
-#include "sha256.h"
+#include "tollgate/sha256.h"
 #include "yara_compile.h"
 
 namespace tollgate::rules {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "sha256.h"
+#include "tollgate/sha256.h"
 
 namespace tollgate::rules {
 namespace fs = std::filesystem;

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <vector>
 
-#include "sha256.h"
+#include "tollgate/sha256.h"
 #include "tollgate/unique_file.h"
 
 namespace tollgate::rules {

@@ -1,4 +1,4 @@
-#include "sha256.h"
+#include "tollgate/sha256.h"
 
 #include <openssl/evp.h>
 
@@ -41,6 +41,19 @@ std::string Sha256Hex(std::span<const uint8_t> bytes) {
   Sha256 hash;
   hash.Update(bytes);
   return hash.HexDigest();
+}
+
+std::string Sha256Hex(std::string_view text) {
+  Sha256 hash;
+  hash.Update(text);
+  return hash.HexDigest();
+}
+
+std::array<uint8_t, 32> Sha256Digest(std::string_view text) {
+  std::array<uint8_t, 32> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
+  return digest;
 }
 
 }  // namespace tollgate

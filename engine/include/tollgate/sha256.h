@@ -1,9 +1,11 @@
-// SHA-256 of a buffer as lower-case hex (OpenSSL EVP).
+// SHA-256 (OpenSSL EVP), the one digest of uploads, rule files, manifests, audit records and tokens.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace tollgate {
 
@@ -23,6 +25,10 @@ class Sha256 {
   Ctx* ctx_;
 };
 
+// Lower-case hex of the SHA-256 of `bytes`.
 std::string Sha256Hex(std::span<const uint8_t> bytes);
+std::string Sha256Hex(std::string_view text);
+// The 32 bytes of the SHA-256 of `text`.
+std::array<uint8_t, 32> Sha256Digest(std::string_view text);
 
 }  // namespace tollgate
