@@ -1,36 +1,30 @@
-// Ed25519 keys and detached signatures (OpenSSL EVP). Keys are PEM files: the private key PKCS#8,
-// the public key SubjectPublicKeyInfo, as `openssl genpkey -algorithm ed25519` writes them.
+// Ed25519 keys and detached signatures of rule bundles (tollgate/ed25519.h), as manifest.sig holds
+// them: one line of base64. A key is named by its key id, the first 16 hex digits of its fingerprint.
 #pragma once
 
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "outcome.h"
-
-typedef struct evp_pkey_st EVP_PKEY;
+#include "tollgate/ed25519.h"
 
 namespace tollgate::rules {
-
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* key) const;
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
 // Writes a new key pair; refuses to overwrite either file. The private key file is mode 0600.
 Outcome GenerateKeyPair(const std::filesystem::path& private_file, const std::filesystem::path& public_file);
 
 class SigningKey {
  public:
+  // Refuses a key file that group or others may read.
   static OutcomeOr<SigningKey> Load(const std::filesystem::path& private_file);
   // The signature as one line of base64 (what manifest.sig holds).
   OutcomeOr<std::string> Sign(std::string_view message) const;
   std::string KeyId() const;  // of the matching public key
 
  private:
-  explicit SigningKey(PkeyPtr key) : key_(std::move(key)) {}
-  PkeyPtr key_;
+  explicit SigningKey(ed25519::PrivateKey key) : key_(std::move(key)) {}
+  ed25519::PrivateKey key_;
 };
 
 class VerifyKey {
@@ -41,8 +35,8 @@ class VerifyKey {
   std::string KeyId() const;
 
  private:
-  explicit VerifyKey(PkeyPtr key) : key_(std::move(key)) {}
-  PkeyPtr key_;
+  explicit VerifyKey(ed25519::PublicKey key) : key_(std::move(key)) {}
+  ed25519::PublicKey key_;
 };
 
 }  // namespace tollgate::rules

@@ -6,46 +6,42 @@
 // A key's fingerprint is the SHA-256 of its raw 32-byte public key; checkpoints name it.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "tollgate/ed25519.h"
 #include "tollgate/status.h"
-
-using EVP_PKEY = struct evp_pkey_st;
 
 namespace tollgate::audit {
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* key) const;
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-
 class SigningKey {
  public:
+  SigningKey() = default;
+  explicit SigningKey(ed25519::PrivateKey key) : key_(std::move(key)) {}
   // Fails when the file cannot be read, is readable by group or others, or is not an Ed25519 key.
   static StatusOr<SigningKey> Load(const std::string& pem_file);
 
   // The 64-byte signature, lower-case hex.
   StatusOr<std::string> Sign(std::string_view message) const;
-  const std::string& fingerprint() const { return fingerprint_; }
+  const std::string& fingerprint() const { return key_.fingerprint(); }
 
  private:
-  PkeyPtr key_;
-  std::string fingerprint_;
+  ed25519::PrivateKey key_;
 };
 
 class VerifyingKey {
  public:
+  VerifyingKey() = default;
+  explicit VerifyingKey(ed25519::PublicKey key) : key_(std::move(key)) {}
   static StatusOr<VerifyingKey> Load(const std::string& pem_file);
   static StatusOr<VerifyingKey> FromPem(std::string_view pem);
 
   bool Verify(std::string_view message, std::string_view signature_hex) const;
-  const std::string& fingerprint() const { return fingerprint_; }
+  const std::string& fingerprint() const { return key_.fingerprint(); }
 
  private:
-  PkeyPtr key_;
-  std::string fingerprint_;
+  ed25519::PublicKey key_;
 };
 
 }  // namespace tollgate::audit
