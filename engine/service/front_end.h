@@ -92,16 +92,41 @@ class ConcurrencySlot {
   const bool acquired_;
 };
 
-// Counts a scan call for as long as it runs: shutdown waits for these.
+// The scan calls running now, from their first step: shutdown waits until none is left.
+class RunningCalls {
+ public:
+  // True once none runs, false if `deadline` came first.
+  bool WaitUntilNone(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return ended_.wait_until(lock, deadline, [&] { return running_ == 0; });
+  }
+
+ private:
+  friend class RunningCall;
+  std::mutex mutex_;
+  std::condition_variable ended_;
+  int running_ = 0;
+};
+
+// Counts a scan call for as long as it runs.
 class RunningCall {
  public:
-  explicit RunningCall(std::atomic<int>& calls) : calls_(calls) { calls_.fetch_add(1); }
-  ~RunningCall() { calls_.fetch_sub(1); }
+  explicit RunningCall(RunningCalls& calls) : calls_(calls) {
+    std::lock_guard lock(calls_.mutex_);
+    ++calls_.running_;
+  }
+  ~RunningCall() {
+    {
+      std::lock_guard lock(calls_.mutex_);
+      --calls_.running_;
+    }
+    calls_.ended_.notify_all();
+  }
   RunningCall(const RunningCall&) = delete;
   RunningCall& operator=(const RunningCall&) = delete;
 
  private:
-  std::atomic<int>& calls_;
+  RunningCalls& calls_;
 };
 
 class ScanHost {
@@ -114,7 +139,7 @@ class ScanHost {
   // A place among the server's concurrent scans, held while receiving and scanning: at once, or
   // as soon as one frees within `wait`.
   virtual ConcurrencySlot TakeSlot(std::chrono::milliseconds wait) = 0;
-  virtual std::atomic<int>& running_calls() = 0;
+  virtual RunningCalls& running_calls() = 0;
   // Scans, then records the verdict in the audit log (one it cannot hold is not returned:
   // UNAVAILABLE), the metrics and the decision log.
   virtual StatusOr<ScanReport> ScanUpload(const CallInfo& call, const ScanRunner& runner, const UploadInfo& upload,

@@ -133,7 +133,7 @@ struct ScanServer::State final : ScanHost {
   ConcurrencySlot TakeSlot(std::chrono::milliseconds wait) override {
     return ConcurrencySlot(concurrency, std::chrono::steady_clock::now() + wait);
   }
-  std::atomic<int>& running_calls() override { return scan_calls; }
+  RunningCalls& running_calls() override { return scan_calls; }
 
   StatusOr<ScanReport> ScanUpload(const CallInfo& call, const ScanRunner& runner, const UploadInfo& upload,
                                   std::span<const uint8_t> content, Clock::time_point deadline) override {
@@ -253,7 +253,14 @@ struct ScanServer::State final : ScanHost {
   }
 
   // Hands `next` to new scans; returns the version it replaces ("" before the first).
-  std::string Install(std::shared_ptr<const ScanRunner> next) {
+  // The snapshot's last holder (the server, or the last scan on it) frees it and says so: a drain
+  // waits for that event.
+  std::string Install(std::unique_ptr<ScanRunner> runner) {
+    std::shared_ptr<const ScanRunner> next(runner.release(), [this](const ScanRunner* retired) {
+      delete retired;
+      { std::lock_guard lock(retired_mutex); }
+      snapshot_retired.notify_all();
+    });
     std::string previous;
     {
       std::lock_guard lock(snapshot_mutex);
@@ -269,13 +276,15 @@ struct ScanServer::State final : ScanHost {
   DecisionLog log;
   ServiceMetrics metrics;
   std::unique_ptr<Authenticator> auth;
+  std::mutex retired_mutex;  // before `snapshot`: a snapshot's deleter uses them until the end
+  std::condition_variable snapshot_retired;
   std::mutex snapshot_mutex;
   std::condition_variable snapshot_changed;
   std::shared_ptr<const ScanRunner> snapshot;  // guarded by snapshot_mutex, like the two below
   bool draining = false;
   std::string active_version;
   ConcurrencyLimit concurrency{static_cast<int>(options.max_concurrent)};
-  std::atomic<int> scan_calls{0};  // Scan and ScanStream calls running, from their first step
+  RunningCalls scan_calls;  // Scan, ScanStream and clamd scan commands running
   std::atomic<bool> stopping{false};
   std::mutex hooks_mutex;
   std::function<void()> reload;    // ReloadRules; guarded by hooks_mutex, like the one below
@@ -602,7 +611,8 @@ void ScanServer::DrainScanner() {
   }
   state.log.Write("rules_draining", {{"rules_version", version}, {"in_flight", state.concurrency.in_flight()}});
   // Scans in flight hold the snapshot; the last one to finish frees it. Scan deadlines bound the wait.
-  while (!running.expired()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::unique_lock lock(state.retired_mutex);
+  state.snapshot_retired.wait(lock, [&] { return running.expired(); });
 }
 
 void ScanServer::ReloadFailed(const std::string& bundle, const Status& error) {
@@ -636,10 +646,7 @@ void ScanServer::Shutdown() {
     // gRPC's own drain also waits for every connected client to hang up, so one idle connection
     // would hold the server for the whole grace period: wait for the scan calls alone, then give
     // gRPC a moment to send the last answers (a handler returns before its status is sent).
-    const auto grace_end = std::chrono::steady_clock::now() + state.options.shutdown_grace;
-    while (state.scan_calls.load() > 0 && std::chrono::steady_clock::now() < grace_end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    state.scan_calls.WaitUntilNone(std::chrono::steady_clock::now() + state.options.shutdown_grace);
     server_->Shutdown(std::chrono::system_clock::now() + kLastAnswersMargin);
     for (auto& listener : clamd_) listener->Stop();
     state.metrics_endpoint.reset();
