@@ -85,11 +85,21 @@ class ClamdTest : public ::testing::Test {
     return reply;
   }
 
+  // Waits (at most 10 s) until the server counts `count` scans receiving or scanning.
+  void WaitForScansInFlight(int count) const {
+    const std::string line = "\ntollgate_scans_in_flight " + std::to_string(count) + "\n";
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (Metrics().find(line) == std::string::npos && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_NE(Metrics().find(line), std::string::npos) << Metrics();
+  }
+
   // One scan slot and a short receive-idle time, for the tests of a full server.
-  void StartWithOneSlot() {
+  void StartWithOneSlot(std::chrono::milliseconds receive_idle = 500ms) {
     ServerOptions options;
     options.max_concurrent = 1;
-    options.receive_idle = 500ms;
+    options.receive_idle = receive_idle;
     Start(options);
   }
 
@@ -239,6 +249,7 @@ TEST_F(ClamdTest, AStalledUploadLosesItsSlotToAWaitingScanAndIsNeverScanned) {
   const int stalled = Connect();
   const std::string half = "zINSTREAM\0"s + Chunk("partial").substr(0, 6);
   ASSERT_EQ(::send(stalled, half.data(), half.size(), MSG_NOSIGNAL), static_cast<ssize_t>(half.size()));
+  WaitForScansInFlight(1);
   std::this_thread::sleep_for(300ms);
   // Its one slot is taken: the next scan waits for it, as clamd queues, and gets it when the
   // stalled upload is dropped, 200 ms later (it would wait up to 500 ms).
@@ -251,18 +262,23 @@ TEST_F(ClamdTest, AStalledUploadLosesItsSlotToAWaitingScanAndIsNeverScanned) {
 }
 
 TEST_F(ClamdTest, AScanWaitsForASlotAtMostTheReceiveIdleTimeThenIsBusy) {
-  StartWithOneSlot();
+  StartWithOneSlot(1000ms);
   // An upload that trickles a byte every 100 ms is never idle and holds the one slot throughout.
   const int trickling = Connect();
   const std::string upload = "zINSTREAM\0"s + Chunk("0123456789abcdef") + Chunk("");
   ASSERT_EQ(::send(trickling, upload.data(), 10, MSG_NOSIGNAL), 10);
+  WaitForScansInFlight(1);
   auto waiting = std::async(std::launch::async, [&] {
     const auto from = std::chrono::steady_clock::now();
     std::string reply = Talk("zINSTREAM\0"s + Chunk("x") + Chunk(""));
     return std::pair{reply, std::chrono::steady_clock::now() - from};
   });
-  std::this_thread::sleep_for(150ms);
-  const std::string stats = Talk("zSTATS\0"s);
+  // STATS shows the waiting command as clamd's queue.
+  std::string stats;
+  for (int i = 0; i < 40 && stats.find("QUEUE: 1 items\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    stats = Talk("zSTATS\0"s);
+  }
   EXPECT_NE(stats.find("THREADS: live 1  idle 0 max 1 idle-timeout 30\nQUEUE: 1 items\n"), std::string::npos) << stats;
   for (size_t sent = 10; sent < upload.size(); ++sent) {
     std::this_thread::sleep_for(100ms);
@@ -270,7 +286,7 @@ TEST_F(ClamdTest, AScanWaitsForASlotAtMostTheReceiveIdleTimeThenIsBusy) {
   }
   const auto [reply, waited] = waiting.get();
   EXPECT_EQ(reply, "stream: busy: 1 scans in flight, retry later. ERROR\0"s);
-  EXPECT_GE(waited, 500ms);
+  EXPECT_GE(waited, 1000ms);
   EXPECT_LT(waited, 2s);
   ::shutdown(trickling, SHUT_WR);
   EXPECT_EQ(ReadToEndAndClose(trickling), "stream: OK\0"s);
