@@ -219,7 +219,7 @@ TEST_F(AuditServeTest, AVerdictTheLogCannotHoldIsNotReturned) {
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   auto scanner = Scanner::Create(ScannerOptions{});
   ASSERT_TRUE(scanner.ok()) << scanner.status().ToString();
-  (*server)->SetScanner(std::move(*scanner), {});
+  (*server)->SetScanner(tollgate::InProcessRunner(std::move(*scanner)), {});
   auto client = Connect((*server)->port());
   ASSERT_TRUE(client);
   ASSERT_TRUE(client->Scan("recorded.txt", "hello").ok());

@@ -47,7 +47,7 @@ class ClamdTest : public ::testing::Test {
     server_ = std::move(*server);
     auto scanner = Scanner::Create(ScannerOptions{});
     ASSERT_TRUE(scanner.ok()) << scanner.status().ToString();
-    server_->SetScanner(std::move(*scanner), 0.25s);
+    server_->SetScanner(tollgate::InProcessRunner(std::move(*scanner)), 0.25s);
   }
   void TearDown() override {
     if (server_) server_->Shutdown();

@@ -78,7 +78,7 @@ class ServiceTest : public ::testing::Test {
   void Serve() {
     auto scanner = Scanner::Create(ScannerOptions{});
     ASSERT_TRUE(scanner.ok()) << scanner.status().ToString();
-    server_->SetScanner(std::move(*scanner), 0.25s);
+    server_->SetScanner(tollgate::InProcessRunner(std::move(*scanner)), 0.25s);
   }
 
   std::string Target() const { return "127.0.0.1:" + std::to_string(server_->port()); }

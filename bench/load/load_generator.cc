@@ -271,7 +271,7 @@ int Run(Options& options) {
       return 2;
     }
     server = std::move(*started);
-    server->SetScanner(std::move(*server_scanner), {});
+    server->SetScanner(tollgate::InProcessRunner(std::move(*server_scanner)), {});
     options.target = fmt::format("127.0.0.1:{}", server->port());
     options.clamd = server->clamd_addresses().front();
   }

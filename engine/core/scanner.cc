@@ -211,22 +211,30 @@ class InProcess final : public ScanRunner {
 
 }  // namespace
 
-StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
-  const uint64_t cap = impl_->setup->limits().max_layer_bytes + 1;
+namespace {
+
+// Reads `path` up to one byte past the layer limit and scans it with `scan`; a file cut there is
+// reported as too large rather than scanned in part.
+template <typename Scan>
+StatusOr<ScanReport> ScanCappedFile(const std::string& path, const ScannerSetup& setup, const Scan& scan) {
+  const uint64_t cap = setup.limits().max_layer_bytes + 1;
   auto bytes = ReadCapped(path, cap);
   if (!bytes.ok()) return bytes.status();
-  ScanReport report = Scan(path, *bytes);
-  FixTruncated(path, bytes->size(), cap, report);
+  StatusOr<ScanReport> report = scan(std::span<const uint8_t>(*bytes));
+  if (report.ok()) FixTruncated(path, bytes->size(), cap, *report);
   return report;
 }
 
+}  // namespace
+
+StatusOr<ScanReport> Scanner::ScanFile(const std::string& path) const {
+  return ScanCappedFile(path, setup(), [&](std::span<const uint8_t> bytes) { return StatusOr<ScanReport>(Scan(path, bytes)); });
+}
+
 StatusOr<ScanReport> ScanRunner::RunFile(const std::string& path) const {
-  const uint64_t cap = setup().limits().max_layer_bytes + 1;
-  auto bytes = ReadCapped(path, cap);
-  if (!bytes.ok()) return bytes.status();
-  auto report = Run(path, *bytes, std::chrono::steady_clock::time_point::max());
-  if (report.ok()) FixTruncated(path, bytes->size(), cap, *report);
-  return report;
+  return ScanCappedFile(path, setup(), [&](std::span<const uint8_t> bytes) {
+    return Run(path, bytes, std::chrono::steady_clock::time_point::max());
+  });
 }
 
 std::unique_ptr<ScanRunner> InProcessRunner(std::unique_ptr<Scanner> scanner) {

@@ -550,15 +550,6 @@ StatusOr<std::unique_ptr<ScanServer>> ScanServer::Start(const ServerOptions& opt
 
 ScanServer::~ScanServer() { Shutdown(); }
 
-void ScanServer::SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time) {
-  SetScanner(InProcessRunner(std::move(scanner)), load_time);
-}
-
-void ScanServer::SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time,
-                             nlohmann::json details) {
-  SwapScanner(InProcessRunner(std::move(scanner)), load_time, std::move(details));
-}
-
 void ScanServer::SetScanner(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time) {
   State& state = *state_;
   state.metrics.SetRules(runner->setup().rules_version(), load_time.count(), runner->engines());

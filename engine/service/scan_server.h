@@ -76,16 +76,13 @@ class ScanServer {
   ScanServer(const ScanServer&) = delete;
   ScanServer& operator=(const ScanServer&) = delete;
 
-  // Call once: the server starts serving with `runner` (the sandbox's WorkerPool, or in process).
+  // Call once: the server starts serving with `runner` (the sandbox's WorkerPool, or in process:
+  // InProcessRunner).
   void SetScanner(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time);
   // Hot reload: new scans use `runner`; scans in flight finish on the snapshot they started with, which
   // is released (with its workers) by the last of them. `details` (bundle, build figures) go into the
   // logs and the audit log.
   void SwapScanner(std::unique_ptr<ScanRunner> runner, std::chrono::duration<double> load_time,
-                   nlohmann::json details);
-  // The same, scanning in this process.
-  void SetScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time);
-  void SwapScanner(std::unique_ptr<Scanner> scanner, std::chrono::duration<double> load_time,
                    nlohmann::json details);
   // For a reload that cannot afford two snapshots in memory: from now on new scans wait for the next
   // SwapScanner (none is refused unless its deadline passes); returns once the scans in flight have
