@@ -35,7 +35,7 @@ def load(binary, bundle, files, quick, timeout):
     """gRPC ScanStream and clamd INSTREAM throughput and latency at concurrency 1, 2, 4, 8, next to
     in-process scans."""
     command = [binary, "--rules", bundle, "--files", files, "--rpc", "stream", "--concurrency", "1,2,4,8",
-               "--warmup", "2", "--requests", "48" if quick else "400", "--duration", "1" if quick else "10"]
+               "--warmup", "2", "--requests", "200" if quick else "400", "--duration", "4" if quick else "10"]
     run = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     rows = []
     for line in run.stdout.splitlines():
