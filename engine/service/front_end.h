@@ -4,7 +4,6 @@
 // asked.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -54,11 +53,14 @@ class ConcurrencyLimit {
   friend class ConcurrencySlot;
   bool Take(std::chrono::steady_clock::time_point wait_until) {
     std::unique_lock lock(mutex_);
-    ++waiting_;
-    const bool free = freed_.wait_until(lock, wait_until, [&] { return in_flight_ < max_; });
-    --waiting_;
-    if (free) ++in_flight_;
-    return free;
+    if (in_flight_ >= max_) {
+      ++waiting_;
+      const bool freed = freed_.wait_until(lock, wait_until, [&] { return in_flight_ < max_; });
+      --waiting_;
+      if (!freed) return false;
+    }
+    ++in_flight_;
+    return true;
   }
   void Release() {
     {
