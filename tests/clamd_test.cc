@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <future>
 #include <random>
@@ -300,6 +301,22 @@ TEST_F(ClamdTest, ShutdownReloadAndPathsAreRefusedUnlessTheOperatorAllowsThem) {
   EXPECT_EQ(Talk("zSCAN /etc/passwd\0"s),
             "/etc/passwd: path commands are off: serve --clamd-scan-root DIR allows a folder. ERROR\0"s);
   EXPECT_EQ(Talk("zPING\0"s), "PONG\0"s);
+}
+
+// serve wires these hooks to the rules store's reload (as SIGHUP) and to SIGTERM.
+TEST_F(ClamdTest, ReloadAndAnAllowedShutdownReachTheServersHooks) {
+  ServerOptions options;
+  options.clamd.allow_shutdown = true;
+  Start(options);
+  std::atomic<int> reloads{0}, shutdowns{0};
+  server_->OnReloadRequest([&] { ++reloads; });
+  server_->OnShutdownRequest([&] { ++shutdowns; });
+  EXPECT_EQ(Talk("zRELOAD\0"s), "RELOADING\0"s);
+  EXPECT_EQ(Talk("nRELOAD\n"s), "RELOADING\n"s);
+  EXPECT_EQ(reloads.load(), 2);
+  // SHUTDOWN has no reply: clamd closes the connection and stops.
+  EXPECT_EQ(Talk("zSHUTDOWN\0"s), "");
+  EXPECT_EQ(shutdowns.load(), 1);
 }
 
 TEST_F(ClamdTest, PathsStayBelowTheScanRootsWithoutFollowingLinks) {
