@@ -113,8 +113,11 @@ TEST_F(WildRulesTest, YaraFindingsIncludeEveryMatchOfTheYaraCli) {
     root.path = ObjectPath(std::filesystem::path(target).filename().string());
     root.type = report->type;
     std::string command = "yara -w -C";
+    // The THOR variables the public rules use; Tollgate's own tollgate_prose is none of theirs.
     for (const auto& variable : yara::ExternalVariablesFor(root)) {
-      command += " -d " + ShellQuote(std::string(variable.name) + "=" + variable.value);
+      if (const auto* value = std::get_if<std::string>(&variable.value)) {
+        command += " -d " + ShellQuote(std::string(variable.name) + "=" + *value);
+      }
     }
     const CommandResult cli = RunCommand(command + " " + compiled + " " + ShellQuote(target));
     ASSERT_EQ(cli.exit_code, 0) << command;

@@ -14,6 +14,7 @@
 #include "child_sink.h"
 #include "stage_clock.h"
 #include "tollgate/sha256.h"
+#include "words.h"
 
 namespace tollgate {
 namespace {
@@ -119,11 +120,11 @@ class Pipeline::ContentBatcher {
   ContentBatcher(const ContentBatcher&) = delete;
   ContentBatcher& operator=(const ContentBatcher&) = delete;
 
-  // `kind` is kContentStream or kPackagePart: each kind has its batch.
-  void Add(ObjectPath path, std::vector<uint8_t> bytes, LayerKind kind, FileType type) {
-    std::shared_ptr<Pending>& pending = pending_[kind == LayerKind::kPackagePart];
+  // `kind` is kContentStream or kPackagePart: each kind, prose or not, has its batch.
+  void Add(ObjectPath path, std::vector<uint8_t> bytes, LayerKind kind, FileType type, bool prose) {
+    std::shared_ptr<Pending>& pending = pending_[(kind == LayerKind::kPackagePart ? 2 : 0) + (prose ? 1 : 0)];
     if (pending && pending->bytes.size() + bytes.size() > kContentBatchBytes) Flush(pending);
-    if (!pending) pending = std::make_shared<Pending>(Pending{{}, {}, kind});
+    if (!pending) pending = std::make_shared<Pending>(Pending{{}, {}, kind, prose});
     const uint64_t offset = pending->bytes.size();
     const uint64_t size = bytes.size();
     if (pending->bytes.empty()) {
@@ -153,17 +154,18 @@ class Pipeline::ContentBatcher {
     std::vector<uint8_t> bytes;
     std::vector<Stream> streams;
     LayerKind kind;
+    bool prose;
   };
 
   void Flush(std::shared_ptr<Pending>& pending) {
     if (!pending) return;
     upload_.tasks.run([&pipeline = pipeline_, &upload = upload_, container = container_, depth = container_depth_,
                        pending = std::move(pending)] {
-      ContentBatch batch{container, depth, pending->kind, pending->bytes, {}};
+      ContentBatch batch{container, depth, pending->kind, pending->prose, pending->bytes, {}};
       const std::span<const uint8_t> bytes(pending->bytes);
       for (const Stream& stream : pending->streams) {
-        batch.streams.push_back(
-            ScanObject{stream.path, stream.type, bytes.subspan(stream.offset, stream.size), depth + 1, {}, pending->kind});
+        batch.streams.push_back(ScanObject{stream.path, stream.type, bytes.subspan(stream.offset, stream.size),
+                                           depth + 1, {}, pending->kind, pending->prose});
       }
       pipeline.ScanContent(upload, batch);
     });
@@ -173,7 +175,8 @@ class Pipeline::ContentBatcher {
   Upload& upload_;
   ObjectPath container_;
   uint32_t container_depth_;
-  std::array<std::shared_ptr<Pending>, 2> pending_;  // content streams, package parts
+  // Content streams, then package parts; each not prose, then prose.
+  std::array<std::shared_ptr<Pending>, 4> pending_;
 };
 
 FileType Pipeline::Identify(Upload& upload, std::span<const uint8_t> bytes) const {
@@ -203,6 +206,7 @@ ScanContext Pipeline::ContextFor(Upload& upload, size_t detector_index, uint32_t
         }
         typed.type = Identify(upload, layer.bytes);
         typed.kind = LayerKind::kFile;
+        typed.prose = IsProse(typed, Words::kByType, false);
         upload.Enter(typed.path);
         RunDetectors(upload, typed, detector);
         return true;
@@ -246,18 +250,19 @@ bool Pipeline::ReportIfExpired(Upload& upload, const ObjectPath& where) const {
   return true;
 }
 
-void Pipeline::ProcessChild(Upload& upload, ObjectPath path, std::vector<uint8_t> bytes, FileType type,
+void Pipeline::ProcessChild(Upload& upload, ObjectPath path, std::vector<uint8_t> bytes, FileType type, Words words,
                             uint32_t depth) const {
   auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
-  upload.tasks.run([this, &upload, depth, path = std::move(path), type = std::move(type), owned] {
+  upload.tasks.run([this, &upload, depth, words, path = std::move(path), type = std::move(type), owned] {
     // Children queued before the deadline must not cost a libmagic call after it.
     if (ReportIfExpired(upload, path)) return;
-    Process(upload, ScanObject{path, type.mime.empty() ? Identify(upload, *owned) : type, *owned, depth, {},
-                               LayerKind::kFile});
+    Process(upload,
+            ScanObject{path, type.mime.empty() ? Identify(upload, *owned) : type, *owned, depth, {}, LayerKind::kFile},
+            words);
   });
 }
 
-void Pipeline::Process(Upload& upload, ScanObject object) const {
+void Pipeline::Process(Upload& upload, ScanObject object, Words words) const {
   if (ReportIfExpired(upload, object.path)) return;
   const Unpacker* unpacker = FindUnpacker(object);
   size_t unpacker_slot = unpack_slots_;
@@ -267,6 +272,7 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
                                                       [&](const auto& u) { return u.get() == unpacker; }) -
                                          unpackers_.begin());
   }
+  object.prose = IsProse(object, words, unpacker != nullptr && unpacker->WordsAreInChildren());
   upload.Enter(object.path);
   RunDetectors(upload, object, nullptr);
   if (unpacker == nullptr) return;
@@ -284,9 +290,13 @@ void Pipeline::Process(Upload& upload, ScanObject object) const {
       [this, &upload, &content, child_depth](ObjectPath path, std::vector<uint8_t> bytes, const ChildTraits& traits) {
         // The one place that decides which stages a layer gets (see LayerKind).
         if (traits.kind != LayerKind::kFile && !StartsLikeAFile(bytes)) {
-          content.Add(std::move(path), std::move(bytes), traits.kind, traits.type);
+          const bool prose =
+              IsProse(ScanObject{path, traits.type, {}, child_depth, {}, traits.kind}, traits.words, false);
+          content.Add(std::move(path), std::move(bytes), traits.kind, traits.type, prose);
         } else {
-          ProcessChild(upload, std::move(path), std::move(bytes), traits.type, child_depth);
+          // A stream that starts like a file is judged as one: what its unpacker said was about a stream.
+          const Words words = traits.kind == LayerKind::kFile ? traits.words : Words::kByType;
+          ProcessChild(upload, std::move(path), std::move(bytes), traits.type, words, child_depth);
         }
       },
       passwords_);
@@ -328,7 +338,7 @@ ScanReport Pipeline::Run(std::string_view root_name, std::span<const uint8_t> by
     upload.findings.Add(IncompleteFinding("tollgate", "max_layer_bytes", root.path,
                                           fmt::format("{} bytes > {}", bytes.size(), limits_.max_layer_bytes)));
   } else {
-    Process(upload, root);
+    Process(upload, root, Words::kByType);
   }
   upload.tasks.wait();
   for (size_t i = 0; i < rules_.detectors.size(); ++i) {

@@ -36,9 +36,10 @@ class Pipeline {
  private:
   struct Upload;
   class ContentBatcher;
-  void Process(Upload& upload, ScanObject object) const;
+  void Process(Upload& upload, ScanObject object, Words words) const;
   // Hands a file-like child to a task of its own, typed by libmagic unless its unpacker knew the type.
-  void ProcessChild(Upload& upload, ObjectPath path, std::vector<uint8_t> bytes, FileType type, uint32_t depth) const;
+  void ProcessChild(Upload& upload, ObjectPath path, std::vector<uint8_t> bytes, FileType type, Words words,
+                    uint32_t depth) const;
   void ScanContent(Upload& upload, const ContentBatch& batch) const;
   // Records one `timeout` finding per upload once the deadline has passed; true if it has.
   bool ReportIfExpired(Upload& upload, const ObjectPath& where) const;

@@ -42,6 +42,8 @@ class FaultUnpacker final : public Unpacker {
  public:
   std::string_view Name() const override { return "test_fault"; }
   bool Accepts(const ScanObject& object) const override { return object.type.mime == "text/plain"; }
+  // It only injects faults: a text layer's words stay the text's, as in a build without it.
+  bool WordsAreInChildren() const override { return false; }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
     const std::string_view text(reinterpret_cast<const char*>(parent.bytes.data()), parent.bytes.size());

@@ -286,7 +286,9 @@ class CompoundFileUnpacking {
     if (!status.ok())
       sink_.Report(IncompleteFinding("tollgate", "parse_error", parent_.path.Child(name), status.message()));
     // Source text, a file of its own: macro rules are written for it. Its type is known.
-    if (!source.empty()) (void)sink_.Add(name, std::move(source), ChildTraits{LayerKind::kFile, {"text/plain", ""}});
+    if (!source.empty()) {
+      (void)sink_.Add(name, std::move(source), ChildTraits{LayerKind::kFile, {"text/plain", ""}, Words::kCode});
+    }
   }
 
   // Tries the user's passwords in order on an encrypted OOXML package, recording each attempt; the

@@ -6,11 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace tollgate::ole2 {
+#include "tollgate/utf8.h"  // Utf16LeToUtf8, for directory entry names and [MS-OVBA] Unicode records
 
-// UTF-16LE (directory entry names, [MS-OVBA] Unicode records) to UTF-8; an unpaired surrogate
-// becomes U+FFFD and an odd trailing byte is dropped.
-std::string Utf16LeToUtf8(std::span<const uint8_t> utf16);
+namespace tollgate::ole2 {
 
 // Code-page text (module names, package labels) to UTF-8, read as Latin-1: exact for ASCII names,
 // readable for the Western code pages Office uses.

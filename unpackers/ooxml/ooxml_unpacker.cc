@@ -31,15 +31,24 @@ bool EndsWithNoCase(std::string_view name, std::string_view lower_suffix) {
                     [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
 }
 
+// Worksheets hold formulas and Excel 4.0 macro sheets hold macros: words there run.
+bool HoldsFormulas(std::string_view name) {
+  return name.starts_with("xl/worksheets/") || name.starts_with("xl/macrosheets/") ||
+         name.starts_with("xl/dialogsheets/");
+}
+
 // What a part is to the scan (LayerKind). The relationship parts and the content types say what the
 // package loads from where (remote templates, OLE objects and frames: what YARA rules for Office
 // documents look for) and are package parts; the other XML parts (text, styles, drawings) are
-// content streams; media, embedded objects, macros and every other part are files of their own.
+// content streams, and prose but for the sheets; media, embedded objects, macros and every other
+// part are files of their own.
 ChildTraits TraitsOfPart(std::string_view name, const ChildTraits& traits) {
   if (EndsWithNoCase(name, ".rels") || name == "[Content_Types].xml") {
     return {LayerKind::kPackagePart, {"application/xml", ""}};
   }
-  if (EndsWithNoCase(name, ".xml") || EndsWithNoCase(name, ".vml")) return {LayerKind::kContentStream, {"application/xml", ""}};
+  if (EndsWithNoCase(name, ".xml") || EndsWithNoCase(name, ".vml")) {
+    return {LayerKind::kContentStream, {"application/xml", ""}, HoldsFormulas(name) ? Words::kCode : Words::kProse};
+  }
   return traits;
 }
 

@@ -96,6 +96,7 @@ int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to,
   // Nothing may unwind through Hyperscan's C frames.
   try {
     const Pattern& pattern = match.patterns[id];
+    if (pattern.skip_prose && match.object.prose) return 0;
     Finding finding;
     finding.engine = kEngineName;
     finding.rule = pattern.name;

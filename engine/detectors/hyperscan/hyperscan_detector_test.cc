@@ -131,6 +131,21 @@ TEST(HyperscanDetector, HonoursFlags) {
                                   Expected("MULTILINE", Severity::kMedium, 18)}));
 }
 
+TEST(HyperscanDetector, NotProsePatternsSkipProseLayersOnly) {
+  const auto detector = CompileOk(
+      "KEYWORD high /URLDownloadToFile/ not-prose\n"
+      "EVERYWHERE high /URLDownload/\n");
+  ASSERT_NE(detector, nullptr);
+  const std::string_view text = "URLDownloadToFile";
+  EXPECT_EQ(ScanOk(*detector, text), (std::vector<Finding>{Expected("EVERYWHERE", Severity::kHigh, 11),
+                                                           Expected("KEYWORD", Severity::kHigh, 17)}));
+  ScanObject prose = Layer(text);
+  prose.prose = true;
+  VectorSink sink;
+  ASSERT_TRUE(detector->Scan(prose, NoDeadline(), sink).ok());
+  EXPECT_EQ(sink.Sorted(), std::vector<Finding>{Expected("EVERYWHERE", Severity::kHigh, 11)});
+}
+
 TEST(HyperscanDetector, ReportsTheRejectedPatternWithFileLineAndName) {
   const Status status = CompileError(
       "good high /a/\n"

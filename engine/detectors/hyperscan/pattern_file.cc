@@ -66,7 +66,9 @@ StatusOr<Pattern> ParseLine(std::string_view rest) {
   if (closing == 1) return InvalidArgument("empty regex");
   pattern.regex = rest.substr(1, closing - 1);
 
-  for (const char letter : rest.substr(closing + 1)) {
+  std::string_view after = rest.substr(closing + 1);
+  const std::string_view letters = TakeToken(after);
+  for (const char letter : letters) {
     const auto* known = std::find_if(std::begin(kFlagLetters), std::end(kFlagLetters),
                                      [letter](const FlagLetter& f) { return f.letter == letter; });
     if (known == std::end(kFlagLetters)) {
@@ -76,6 +78,12 @@ StatusOr<Pattern> ParseLine(std::string_view rest) {
       return InvalidArgument("flag " + Quoted(std::string_view(&letter, 1)) + " given twice");
     }
     pattern.flags |= known->flag;
+  }
+  while (!after.empty()) {
+    const std::string_view word = TakeToken(after);
+    if (word != "not-prose") return InvalidArgument("unknown option " + Quoted(word) + ": expected not-prose");
+    if (pattern.skip_prose) return InvalidArgument("option \"not-prose\" given twice");
+    pattern.skip_prose = true;
   }
   return pattern;
 }

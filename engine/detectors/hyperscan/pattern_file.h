@@ -8,6 +8,9 @@
 //   - REGEX is everything between the first '/' after the severity and the LAST '/' on the line, so
 //     it may contain '/' and spaces. FLAGS follow the last '/': zero or more of `i` (caseless),
 //     `s` (dot matches newline), `m` (multi-line anchors), each at most once.
+//   - Then, after whitespace, optional words: `not-prose` keeps the pattern off layers whose words
+//     are read, not run (ScanObject::prose): a keyword that is an attack in a script is a topic
+//     in an incident report.
 // Any violation is an InvalidArgument "file:line: what is wrong". Names must be unique across all
 // files; that check belongs to whoever combines the files (CompileHyperscanDetector).
 #pragma once
@@ -27,6 +30,7 @@ struct Pattern {
   Severity severity = Severity::kHigh;
   std::string regex;
   unsigned int flags = 0;  // HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_MULTILINE
+  bool skip_prose = false;  // `not-prose`
   std::string file;        // where it was written, for error messages
   size_t line = 0;         // 1-based
 };

@@ -59,6 +59,23 @@ TEST(HyperscanPatternFile, RegexRunsToTheLastSlashAndKeepsSlashesAndSpaces) {
   ExpectPattern(patterns[2], "spaces", Severity::kMedium, " a  b ", 0, 3);
 }
 
+TEST(HyperscanPatternFile, NotProseFollowsTheFlags) {
+  const std::vector<Pattern> patterns = ParseOk(
+      "cradle high /powershell/i not-prose\n"
+      "bare medium /certutil/ not-prose\n"
+      "slash low /a/b/\tnot-prose  \n"
+      "everywhere high /eicar/i\n");
+  ASSERT_EQ(patterns.size(), 4u);
+  ExpectPattern(patterns[0], "cradle", Severity::kHigh, "powershell", HS_FLAG_CASELESS, 1);
+  ExpectPattern(patterns[1], "bare", Severity::kMedium, "certutil", 0, 2);
+  ExpectPattern(patterns[2], "slash", Severity::kLow, "a/b", 0, 3);
+  ExpectPattern(patterns[3], "everywhere", Severity::kHigh, "eicar", HS_FLAG_CASELESS, 4);
+  EXPECT_TRUE(patterns[0].skip_prose);
+  EXPECT_TRUE(patterns[1].skip_prose);
+  EXPECT_TRUE(patterns[2].skip_prose);
+  EXPECT_FALSE(patterns[3].skip_prose);
+}
+
 TEST(HyperscanPatternFile, EmptyAndCommentOnlyFilesHaveNoPatterns) {
   EXPECT_TRUE(ParseOk("").empty());
   EXPECT_TRUE(ParseOk("\n\n# nothing here\n   \n").empty());
@@ -83,7 +100,9 @@ TEST(HyperscanPatternFile, ReportsEachErrorWithFileAndLine) {
       {"name high /abc", "sigs.txt:1: regex has no closing '/'"},
       {"name high //i", "sigs.txt:1: empty regex"},
       {"name high /a/x", "sigs.txt:1: unknown flag \"x\": expected i, s or m"},
-      {"name high /a/ i", "sigs.txt:1: unknown flag \" \": expected i, s or m"},
+      {"name high /a/ i", "sigs.txt:1: unknown option \"i\": expected not-prose"},
+      {"name high /a/i prose", "sigs.txt:1: unknown option \"prose\": expected not-prose"},
+      {"name high /a/ not-prose not-prose", "sigs.txt:1: option \"not-prose\" given twice"},
       {"name high /a/I", "sigs.txt:1: unknown flag \"I\": expected i, s or m"},
       {"name high /a/isi", "sigs.txt:1: flag \"i\" given twice"},
   };

@@ -67,6 +67,8 @@ class MacroDetector final : public Detector {
       // VBA source is text; a binary layer can only hold it compressed, in a module stream. Reading
       // every binary layer as source would cost more than the rest of this detector's work.
       macro::VbaAssessment assessment;
+      // Prose that quotes a macro (an incident report) is read, never run.
+      if (object.prose) return Status::Ok();
       if (object.type.mime.starts_with("text/")) {
         assessment = macro::AssessVba(object.bytes);
       } else if (auto source = macro::CompressedModuleSource(object.bytes, kMaxModuleSource)) {

@@ -94,8 +94,11 @@ StatusOr<CompilerPtr> NewCompiler(Diagnostics& diagnostics, IncludeGuard& includ
   yr_compiler_set_callback(compiler.get(), OnCompilerMessage, &diagnostics);
   yr_compiler_set_include_callback(compiler.get(), OnInclude, FreeInclude, &includes);
   for (const ExternalVariable& external : ExternalVariablesFor(ScanObject{})) {
-    int code = yr_compiler_define_string_variable(compiler.get(), external.name, external.value.c_str());
-    TOLLGATE_RETURN_IF_ERROR(ToStatus(code, "yr_compiler_define_string_variable"));
+    const auto* text = std::get_if<std::string>(&external.value);
+    const int code = text ? yr_compiler_define_string_variable(compiler.get(), external.name, text->c_str())
+                          : yr_compiler_define_boolean_variable(compiler.get(), external.name,
+                                                                std::get<bool>(external.value));
+    TOLLGATE_RETURN_IF_ERROR(ToStatus(code, "yr_compiler_define_*_variable"));
   }
   return compiler;
 }

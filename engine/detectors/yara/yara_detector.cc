@@ -149,8 +149,10 @@ int TimeoutSeconds(ScanContext::Clock::time_point deadline) {
 Status ScanWith(YR_SCANNER* scanner, const ScanObject& object, const ScanContext& ctx, ScanState& state) {
   try {
     for (const ExternalVariable& external : ExternalVariablesFor(object)) {
-      TOLLGATE_RETURN_IF_ERROR(ToStatus(yr_scanner_define_string_variable(scanner, external.name, external.value.c_str()),
-                                        "yr_scanner_define_string_variable"));
+      const auto* text = std::get_if<std::string>(&external.value);
+      const int code = text ? yr_scanner_define_string_variable(scanner, external.name, text->c_str())
+                            : yr_scanner_define_boolean_variable(scanner, external.name, std::get<bool>(external.value));
+      TOLLGATE_RETURN_IF_ERROR(ToStatus(code, "yr_scanner_define_*_variable"));
     }
     yr_scanner_set_timeout(scanner, TimeoutSeconds(ctx.deadline()));
     yr_scanner_set_callback(scanner, OnScanMessage, &state);
@@ -206,7 +208,7 @@ Status YaraDetector::ScanContent(const ContentBatch& batch, const ScanContext& c
   StatusOr<YR_SCANNER*> scanner = ThreadScanner();
   if (!scanner.ok()) return scanner.status();
   return ScanWith(*scanner,
-                  ScanObject{batch.container, {}, batch.bytes, batch.container_depth + 1, {}, batch.kind},
+                  ScanObject{batch.container, {}, batch.bytes, batch.container_depth + 1, {}, batch.kind, batch.prose},
                   ctx, state);
 }
 

@@ -197,23 +197,43 @@ rule OwnerIsEmpty { condition: owner == "" }
             (std::vector<Finding>{YaraFinding("OwnerIsEmpty", Severity::kHigh, "notes.txt", std::nullopt)}));
 }
 
-TEST(YaraExternalsTest, FilenameAndExtension) {
-  auto values = [](ObjectPath path) {
+TEST_F(YaraDetectorTest, KeywordRulesCanSkipProse) {
+  const std::string rules = WriteRules("keywords.yar", R"(
+rule Keyword { strings: $a = "URLDownloadToFile" condition: $a and not tollgate_prose }
+rule Anywhere { strings: $a = "URLDownloadToFile" condition: $a }
+)");
+  auto detector = MustCreate({rules});
+  ASSERT_NE(detector, nullptr);
+  ScanObject layer = Object("URLDownloadToFile", ObjectPath("notes.txt"), {"text/plain", ""});
+  EXPECT_EQ(MustScan(*detector, layer), (std::vector<Finding>{YaraFinding("Anywhere", Severity::kHigh, "notes.txt", 0),
+                                                              YaraFinding("Keyword", Severity::kHigh, "notes.txt", 0)}));
+  layer.prose = true;
+  EXPECT_EQ(MustScan(*detector, layer),
+            (std::vector<Finding>{YaraFinding("Anywhere", Severity::kHigh, "notes.txt", 0)}));
+}
+
+TEST(YaraExternalsTest, FilenameExtensionAndProse) {
+  auto values = [](ObjectPath path, bool prose = false) {
+    ScanObject object = Object("", std::move(path));
+    object.prose = prose;
     std::vector<std::string> result;
-    for (auto& external : yara::ExternalVariablesFor(Object("", std::move(path)))) {
-      result.push_back(std::string(external.name) + "=" + external.value);
+    for (auto& external : yara::ExternalVariablesFor(object)) {
+      const auto* text = std::get_if<std::string>(&external.value);
+      result.push_back(std::string(external.name) + "=" +
+                       (text ? *text : std::get<bool>(external.value) ? "true" : "false"));
     }
     return result;
   };
   EXPECT_EQ(values(ObjectPath("a.zip").Child("dir\\Payload.Tar.GZ")),
             (std::vector<std::string>{"filename=Payload.Tar.GZ", "filepath=a.zip>dir\\Payload.Tar.GZ",
-                                      "extension=.gz", "filetype=", "owner="}));
-  EXPECT_EQ(values(ObjectPath(".bashrc")), (std::vector<std::string>{"filename=.bashrc", "filepath=.bashrc",
-                                                                     "extension=", "filetype=", "owner="}));
-  EXPECT_EQ(values(ObjectPath("README")), (std::vector<std::string>{"filename=README", "filepath=README",
-                                                                    "extension=", "filetype=", "owner="}));
-  EXPECT_EQ(values(ObjectPath()),
-            (std::vector<std::string>{"filename=", "filepath=", "extension=", "filetype=", "owner="}));
+                                      "extension=.gz", "filetype=", "owner=", "tollgate_prose=false"}));
+  EXPECT_EQ(values(ObjectPath(".bashrc")), (std::vector<std::string>{"filename=.bashrc", "filepath=.bashrc", "extension=",
+                                                                     "filetype=", "owner=", "tollgate_prose=false"}));
+  EXPECT_EQ(values(ObjectPath("README"), true),
+            (std::vector<std::string>{"filename=README", "filepath=README", "extension=", "filetype=", "owner=",
+                                      "tollgate_prose=true"}));
+  EXPECT_EQ(values(ObjectPath()), (std::vector<std::string>{"filename=", "filepath=", "extension=", "filetype=",
+                                                            "owner=", "tollgate_prose=false"}));
 }
 
 TEST(YaraExternalsTest, ThorFileTypeFromLibmagic) {

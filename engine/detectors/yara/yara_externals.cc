@@ -1,5 +1,7 @@
 #include "yara_externals.h"
 
+#include "tollgate/file_names.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -84,22 +86,6 @@ bool IsPowerShellScript(std::string_view description, std::span<const uint8_t> b
   return start != std::string_view::npos && IsPowerShell(command.substr(start));
 }
 
-std::string_view LeafName(std::string_view path_element) {
-  // Archive member names may use either separator.
-  const size_t separator = path_element.find_last_of("/\\");
-  return separator == std::string_view::npos ? path_element : path_element.substr(separator + 1);
-}
-
-// ".exe" for "Invoice.EXE"; "" for names without one, including dot files such as ".bashrc".
-std::string LowercaseExtension(std::string_view filename) {
-  const size_t dot = filename.find_last_of('.');
-  if (dot == std::string_view::npos || filename.find_first_not_of('.') > dot) return "";
-  std::string extension(filename.substr(dot));
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return extension;
-}
-
 }  // namespace
 
 std::string_view ThorFileType(const FileType& type, std::span<const uint8_t> bytes) {
@@ -113,13 +99,15 @@ std::string_view ThorFileType(const FileType& type, std::span<const uint8_t> byt
 }
 
 std::vector<ExternalVariable> ExternalVariablesFor(const ScanObject& object) {
-  const std::string_view filename = LeafName(object.path.leaf());
+  const std::string_view filename = FileName(object.path.leaf());
+  const std::vector<std::string> extensions = Extensions(filename);
   return {
       {"filename", std::string(filename)},
       {"filepath", object.path.ToString()},
-      {"extension", LowercaseExtension(filename)},
+      {"extension", extensions.empty() ? "" : "." + extensions.back()},
       {"filetype", std::string(ThorFileType(object.type, object.bytes))},
       {"owner", ""},
+      {"tollgate_prose", object.prose},
   };
 }
 

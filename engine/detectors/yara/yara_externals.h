@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "tollgate/unpacker.h"
@@ -14,11 +15,12 @@ namespace tollgate::yara {
 
 struct ExternalVariable {
   const char* name;
-  std::string value;
+  std::variant<std::string, bool> value;
 };
 
-// filename, filepath, extension, filetype and owner for `object`. A default-constructed ScanObject
-// gives every variable the value "", which is how the compiler declares them.
+// filename, filepath, extension, filetype and owner for `object`, and Tollgate's own tollgate_prose
+// (ScanObject::prose: keyword rules add `and not tollgate_prose`). A default-constructed ScanObject
+// gives every string "" and tollgate_prose false, which is how the compiler declares them.
 std::vector<ExternalVariable> ExternalVariablesFor(const ScanObject& object);
 
 // THOR's short upper-case name for a layer's type ("EXE", "DOCX", "PHP"); "" when THOR has no name

@@ -62,7 +62,8 @@ class ScanContext {
   UploadState* upload_state_;
 };
 
-// Content streams of one container, all of one kind (LayerKind::kContentStream or kPackagePart),
+// Content streams of one container, all of one kind (LayerKind::kContentStream or kPackagePart) and
+// all prose or none (ScanObject::prose),
 // handed to a detector together so that an engine whose every call has a fixed cost pays it once for
 // many streams. `bytes` holds the streams back to back; each of `streams` views its own part of
 // `bytes`. A batch is a few MiB at most.
@@ -70,6 +71,7 @@ struct ContentBatch {
   ObjectPath container;  // the layer the streams came from
   uint32_t container_depth = 0;
   LayerKind kind = LayerKind::kContentStream;
+  bool prose = false;
   std::span<const uint8_t> bytes;
   std::vector<ScanObject> streams;
 };

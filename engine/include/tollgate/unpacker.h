@@ -42,6 +42,16 @@ struct FileType {
 // A content stream or part that starts like a file (an executable, an archive, a document) is a file.
 enum class LayerKind { kFile, kContentStream, kPackagePart };
 
+// Whether the words in a layer can act. A keyword rule (a PowerShell download command, an auto-exec
+// macro's name) means something where words run: a script, a macro's source, a formula, a field
+// code, a program, data nobody can read. In prose people only read about them: a security team's
+// incident report names every one of them. The shipped keyword rules skip prose (README "Layers").
+//  - kByType: decided from the layer's type and name: plain text is prose unless its name is a
+//    script's (tollgate/file_names.h); a container Tollgate unpacks is prose too, since its words are
+//    scanned where they act, in its children (Unpacker::WordsAreInChildren). Anything else is not.
+//  - kProse / kCode: the unpacker knows (a PDF's page text, a document's XML; a macro's source).
+enum class Words { kByType, kProse, kCode };
+
 // One layer of an upload. `bytes` is a view: whoever created the object keeps the memory alive for
 // as long as the object is being scanned.
 struct ScanObject {
@@ -53,6 +63,7 @@ struct ScanObject {
   // unpacks (libclamav) leaves such a format to Tollgate so every byte is decompressed once.
   std::string_view unpacked_by;
   LayerKind kind = LayerKind::kFile;
+  bool prose = false;  // its words are read, not run (see Words): keyword rules skip it
 };
 
 // What an unpacker knows about a child beyond its name and bytes.
@@ -61,6 +72,7 @@ struct ChildTraits {
   // The child's type when the unpacker knows it (a VBA module's source, an XML part): libmagic is
   // not asked. Empty mime: unknown.
   FileType type;
+  Words words = Words::kByType;
 };
 
 class ChildSink {
@@ -94,6 +106,9 @@ class Unpacker {
   // where a format is known by content.
   virtual bool Accepts(const ScanObject& object) const = 0;
   virtual Status Unpack(const ScanObject& parent, ChildSink& sink) const = 0;
+  // Whether the words of a layer this unpacker takes are all in the children it makes, where each
+  // is judged (Words): so for archives and documents, whose own bytes only repeat them.
+  virtual bool WordsAreInChildren() const { return true; }
 };
 
 }  // namespace tollgate

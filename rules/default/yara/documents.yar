@@ -45,7 +45,8 @@ rule Tollgate_VBA_AutoExec_Dangerous_Call
         $call4 = "powershell" nocase
         $call5 = "URLDownloadToFile" nocase
     condition:
-        any of ($auto*) and any of ($call*)
+        // Words in prose (an incident report naming AutoOpen and Shell) do not run.
+        any of ($auto*) and any of ($call*) and not tollgate_prose
 }
 
 rule Tollgate_RTF_Equation_Object
