@@ -1,8 +1,11 @@
 #include "typecheck_detector.h"
 
+#include "tollgate/file_names.h"
+
 #include <algorithm>
 #include <array>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace tollgate {
@@ -15,28 +18,8 @@ std::string Lower(std::string_view text) {
   return lower;
 }
 
-// The leaf's file name: after the last '/' or '\' (archive members written on Windows use '\').
-std::string_view FileName(std::string_view leaf) {
-  const size_t slash = leaf.find_last_of("/\\");
-  return slash == std::string_view::npos ? leaf : leaf.substr(slash + 1);
-}
-
-// Lower-case extensions of a file name, last one last: "Invoice.PDF.exe" → {"pdf", "exe"}.
-std::vector<std::string> Extensions(std::string_view name) {
-  std::vector<std::string> extensions;
-  size_t start = name.find('.', 1);  // a leading dot is a hidden file, not an extension
-  while (start != std::string_view::npos) {
-    const size_t next = name.find('.', start + 1);
-    extensions.push_back(Lower(name.substr(start + 1, next == std::string_view::npos ? next : next - start - 1)));
-    start = next;
-  }
-  return extensions;
-}
-
 constexpr std::array<std::string_view, 15> kExecutableExtensions = {
     "exe", "scr", "pif", "com", "bat", "cmd", "js", "jse", "vbs", "vbe", "wsf", "hta", "ps1", "lnk", "msi"};
-constexpr std::array<std::string_view, 13> kScriptExtensions = {"js",  "jse", "vbs", "vbe", "wsf", "wsh", "hta",
-                                                                "ps1", "psm1", "bat", "cmd", "sct", "lnk"};
 
 bool Contains(std::span<const std::string_view> list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -89,6 +72,50 @@ bool MimeMatches(const ExtensionRule& rule, std::string_view mime) {
                      [&](std::string_view prefix) { return lower.starts_with(prefix); });
 }
 
+// The structure each kind of binary executable starts with; scripts need none.
+enum class Header { kNone, kMz, kElf, kMachO, kOle2, kShellLink };
+
+uint32_t ReadLe(std::span<const uint8_t> bytes, size_t offset, size_t width) {
+  uint32_t value = 0;
+  for (size_t i = 0; i < width; ++i) value |= static_cast<uint32_t>(bytes[offset + i]) << (8 * i);
+  return value;
+}
+
+bool StartsWith(std::span<const uint8_t> bytes, std::string_view prefix) {
+  return bytes.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), bytes.begin(),
+                                                      [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; });
+}
+
+// A PE: "MZ" and, at e_lfanew, "PE\0\0". A DOS program: "MZ" with a header that fits and pages to load.
+bool HasMzHeader(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 0x40 || !StartsWith(bytes, "MZ")) return false;
+  const uint32_t pe_offset = ReadLe(bytes, 0x3C, 4);
+  if (pe_offset <= bytes.size() - 4 && StartsWith(bytes.subspan(pe_offset), std::string_view("PE\0\0", 4))) return true;
+  const uint32_t pages = ReadLe(bytes, 4, 2);
+  const uint32_t header_paragraphs = ReadLe(bytes, 8, 2);
+  return pages > 0 && header_paragraphs >= 2 && header_paragraphs * 16u <= bytes.size();
+}
+
+bool HasHeader(Header header, std::span<const uint8_t> bytes) {
+  switch (header) {
+    case Header::kNone: return true;
+    case Header::kMz: return HasMzHeader(bytes);
+    case Header::kElf:  // class 32/64-bit, little/big endian, version 1
+      return bytes.size() >= 7 && StartsWith(bytes, "\x7f" "ELF") && (bytes[4] == 1 || bytes[4] == 2) &&
+             (bytes[5] == 1 || bytes[5] == 2) && bytes[6] == 1;
+    case Header::kMachO: {
+      if (bytes.size() < 4) return false;
+      const uint32_t magic = ReadLe(bytes, 0, 4);
+      return magic == 0xFEEDFACE || magic == 0xFEEDFACF || magic == 0xCEFAEDFE || magic == 0xCFFAEDFE ||
+             magic == 0xBEBAFECA;
+    }
+    case Header::kOle2: return StartsWith(bytes, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    case Header::kShellLink:  // HeaderSize 0x4C and the ShellLink CLSID 00021401-0000-0000-C000-000000000046
+      return StartsWith(bytes, std::string_view("\x4C\0\0\0\x01\x14\x02\0\0\0\0\0\xC0\0\0\0\0\0\0\x46", 20));
+  }
+  return false;
+}
+
 Finding Heuristic(std::string rule, Severity severity, const ScanObject& object, std::string detail) {
   Finding finding;
   finding.engine = "tollgate";
@@ -108,7 +135,7 @@ class TypeCheckDetector final : public Detector {
   Status Scan(const ScanObject& object, const ScanContext&, FindingSink& out) const override {
     const std::string_view name = FileName(object.path.leaf());
     const std::vector<std::string> extensions = Extensions(name);
-    const std::string_view executable = ExecutableKind(object.type.mime);
+    const std::string_view executable = ExecutableKind(object.type.mime, object.bytes);
     if (!extensions.empty()) {
       const std::string& last = extensions.back();
       if (const ExtensionRule* rule = RuleFor(last); rule && !MimeMatches(*rule, object.type.mime)) {
@@ -125,7 +152,7 @@ class TypeCheckDetector final : public Detector {
         out.Add(Heuristic("Tollgate.Name.DoubleExtension", Severity::kHigh, object,
                           "." + extensions[extensions.size() - 2] + " followed by ." + last));
       }
-      if (executable.empty() && Contains(kScriptExtensions, last)) {
+      if (executable.empty() && IsScriptExtension(last)) {
         out.Add(Heuristic("Tollgate.Type.Script", Severity::kMedium, object, "." + last + " script"));
       }
     }
@@ -143,23 +170,23 @@ class TypeCheckDetector final : public Detector {
 
 }  // namespace
 
-std::string_view ExecutableKind(std::string_view mime) {
-  static const std::vector<std::pair<std::string_view, std::string_view>> kKinds = {
-      {"application/vnd.microsoft.portable-executable", "PE executable"},
-      {"application/x-dosexec", "DOS/PE executable"},
-      {"application/x-executable", "ELF executable"},
-      {"application/x-pie-executable", "ELF executable"},
-      {"application/x-sharedlib", "ELF shared library"},
-      {"application/x-mach-binary", "Mach-O executable"},
-      {"application/x-msi", "Windows installer"},
-      {"application/x-ms-shortcut", "Windows shortcut"},
-      {"text/x-shellscript", "shell script"},
-      {"text/x-msdos-batch", "batch script"},
-      {"text/x-script.python", "Python script"},
-      {"text/x-perl", "Perl script"},
+std::string_view ExecutableKind(std::string_view mime, std::span<const uint8_t> bytes) {
+  static const std::vector<std::tuple<std::string_view, std::string_view, Header>> kKinds = {
+      {"application/vnd.microsoft.portable-executable", "PE executable", Header::kMz},
+      {"application/x-dosexec", "DOS/PE executable", Header::kMz},
+      {"application/x-executable", "ELF executable", Header::kElf},
+      {"application/x-pie-executable", "ELF executable", Header::kElf},
+      {"application/x-sharedlib", "ELF shared library", Header::kElf},
+      {"application/x-mach-binary", "Mach-O executable", Header::kMachO},
+      {"application/x-msi", "Windows installer", Header::kOle2},
+      {"application/x-ms-shortcut", "Windows shortcut", Header::kShellLink},
+      {"text/x-shellscript", "shell script", Header::kNone},
+      {"text/x-msdos-batch", "batch script", Header::kNone},
+      {"text/x-script.python", "Python script", Header::kNone},
+      {"text/x-perl", "Perl script", Header::kNone},
   };
-  for (const auto& [type, kind] : kKinds) {
-    if (mime == type) return kind;
+  for (const auto& [type, kind, header] : kKinds) {
+    if (mime == type) return HasHeader(header, bytes) ? kind : std::string_view{};
   }
   return {};
 }

@@ -3,7 +3,10 @@
 // and for executables and scripts anywhere in an upload. It takes no rule files.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
+#include <string_view>
 
 #include "tollgate/detector.h"
 
@@ -12,8 +15,10 @@ namespace tollgate {
 DetectorFactory MakeDetectorFactory_typecheck();
 
 namespace typecheck {
-// The class of executable content a MIME type denotes ("PE executable", "shell script"...), or "".
-std::string_view ExecutableKind(std::string_view mime);
+// The class of executable content a layer of this MIME type is ("PE executable", "shell script"...),
+// or "". Binaries count only with a header their loader accepts: libmagic calls any data that starts
+// with a jump opcode (0xE9) "DOS executable (COM)", and a picture in a document was blocked as one.
+std::string_view ExecutableKind(std::string_view mime, std::span<const uint8_t> bytes);
 }  // namespace typecheck
 
 }  // namespace tollgate

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 
 namespace tollgate {
 namespace {
@@ -13,12 +14,34 @@ class Collect final : public FindingSink {
   std::vector<std::string> rules;
 };
 
-std::vector<std::string> Check(std::string name, std::string mime) {
+// The smallest headers each loader accepts.
+std::vector<uint8_t> PeHeader() {
+  std::vector<uint8_t> bytes(0x84, 0);
+  bytes[0] = 'M';
+  bytes[1] = 'Z';
+  bytes[0x3C] = 0x80;  // e_lfanew
+  bytes[0x80] = 'P';
+  bytes[0x81] = 'E';
+  return bytes;
+}
+const std::vector<uint8_t> kElfHeader = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+const std::vector<uint8_t> kMachOHeader = {0xCF, 0xFA, 0xED, 0xFE, 7, 0, 0, 1};
+
+std::vector<uint8_t> ValidHeaderFor(std::string_view mime) {
+  if (mime == "application/vnd.microsoft.portable-executable" || mime == "application/x-dosexec") return PeHeader();
+  if (mime == "application/x-pie-executable") return kElfHeader;
+  if (mime == "application/x-mach-binary") return kMachOHeader;
+  return {};
+}
+
+std::vector<std::string> Check(std::string name, std::string mime, std::optional<std::vector<uint8_t>> content = {}) {
   auto detector = MakeDetectorFactory_typecheck().create(DetectorConfig{});
   EXPECT_TRUE(detector.ok());
+  const std::vector<uint8_t> bytes = content ? *content : ValidHeaderFor(mime);
   ScanObject object;
   object.path = ObjectPath("upload.zip").Child(name);
   object.type.mime = std::move(mime);
+  object.bytes = bytes;
   Collect out;
   const ScanContext ctx(std::chrono::steady_clock::time_point::max(), nullptr);
   EXPECT_TRUE((*detector)->Scan(object, ctx, out).ok());
@@ -65,6 +88,25 @@ TEST(TypeCheck, ExecutablesAndScriptsAnywhere) {
 TEST(TypeCheck, ExecutablesInsideAPdfAreExecutables) {
   EXPECT_EQ(Check("objects/12.0", "application/x-dosexec"), Rules{"Tollgate.Type.Executable DOS/PE executable"});
   EXPECT_EQ(Check("attachments/setup.py", "text/x-script.python"), Rules{"Tollgate.Type.Executable Python script"});
+}
+
+// libmagic's "DOS executable (COM)" is any data starting with a jump opcode: media in a document.
+TEST(TypeCheck, BinariesNeedAHeaderTheirLoaderAccepts) {
+  std::vector<uint8_t> jump_first(4096, 0x42);
+  jump_first[0] = 0xE9;
+  EXPECT_EQ(Check("word/media/image1.bin", "application/x-dosexec", jump_first), Rules{});
+  std::vector<uint8_t> mz_only = PeHeader();
+  mz_only[0x80] = 'X';  // no PE signature, and no DOS header paragraphs either
+  EXPECT_EQ(Check("objects/3.0", "application/x-dosexec", mz_only), Rules{});
+  std::vector<uint8_t> dos_program = mz_only;
+  dos_program[4] = 1;  // one page
+  dos_program[8] = 4;  // a 64-byte header
+  EXPECT_EQ(Check("old.exe", "application/x-dosexec", dos_program), Rules{"Tollgate.Type.Executable DOS/PE executable"});
+  EXPECT_EQ(Check("lib.so", "application/x-sharedlib", std::vector<uint8_t>{0x7f, 'E', 'L', 'F', 9, 9, 9}), Rules{});
+  EXPECT_EQ(Check("tool", "application/x-mach-binary", std::vector<uint8_t>{1, 2, 3, 4}), Rules{});
+  // Named like a document, a jump-first blob is a mismatch, not a disguised executable.
+  EXPECT_EQ(Check("scan.png", "application/x-dosexec", jump_first),
+            Rules{"Tollgate.Type.ExtensionMismatch .png holds application/x-dosexec"});
 }
 
 TEST(TypeCheck, RightToLeftOverrideInTheName) {
