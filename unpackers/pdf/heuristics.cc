@@ -18,12 +18,16 @@ constexpr std::array<HeuristicRule, static_cast<size_t>(Heuristic::kCount)> kRul
     {"Tollgate.PDF.OpenActionJavaScript", Severity::kHigh, "OpenAction runs JavaScript when the document opens"},
     {"Tollgate.PDF.AdditionalActionJavaScript", Severity::kHigh,
      "additional action (/AA) runs JavaScript without user interaction"},
+    {"Tollgate.PDF.AutomaticAction", Severity::kHigh,
+     "opens the web or a file when the document or a page opens, without a click"},
     {"Tollgate.PDF.Launch", Severity::kHigh, "Launch action starts a program or opens a file"},
     {"Tollgate.PDF.SubmitForm", Severity::kLow, "SubmitForm action sends form data"},
     {"Tollgate.PDF.ImportData", Severity::kMedium, "ImportData action loads form data from a file"},
     {"Tollgate.PDF.RichMedia", Severity::kMedium, "RichMedia (Flash or video) content"},
     {"Tollgate.PDF.XFA", Severity::kLow, "XFA form, which may carry scripts"},
-    {"Tollgate.PDF.EmbeddedFile", Severity::kLow, "embedded file"},
+    // The attachment is scanned as a layer of its own and decides for itself; that a PDF has one says
+    // nothing (e-invoices such as Factur-X carry their XML so).
+    {"Tollgate.PDF.EmbeddedFile", Severity::kInfo, "embedded file"},
     {"Tollgate.PDF.NameObfuscation", Severity::kHigh, "hex-escaped name spells a key viewers act on"},
 }};
 

@@ -16,6 +16,7 @@ enum class Heuristic {
   kJavaScript,
   kOpenActionJavaScript,
   kAdditionalActionJavaScript,
+  kAutomaticAction,
   kLaunch,
   kSubmitForm,
   kImportData,

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "escaped_names.h"
+#include "tollgate/utf8.h"
 #include "inflate.h"
 
 namespace tollgate::pdf {
@@ -42,25 +43,6 @@ const GooString* StringValue(const Object& object) {
   return nullptr;
 }
 
-void AppendUtf8(std::string& out, uint32_t code_point) {
-  if (code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) code_point = 0xFFFD;
-  if (code_point < 0x80) {
-    out.push_back(static_cast<char>(code_point));
-  } else if (code_point < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else if (code_point < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  }
-}
-
 // A PDF text string (UTF-16 with a byte order mark, or PDFDocEncoding) as UTF-8.
 std::string TextStringToUtf8(const std::string& text) {
   struct GFree {
@@ -70,7 +52,7 @@ std::string TextStringToUtf8(const std::string& text) {
   const int length = TextStringToUCS4(text, &ucs4);
   const std::unique_ptr<Unicode, GFree> owned(ucs4);
   std::string utf8;
-  for (int i = 0; i < length; ++i) AppendUtf8(utf8, ucs4[i]);
+  for (int i = 0; i < length; ++i) AppendUtf8(static_cast<char32_t>(ucs4[i]), utf8);
   return utf8;
 }
 
@@ -313,7 +295,7 @@ class ObjectWalker {
     } else if (key == "S") {
       NoteActionType(Resolve(value), owner);
     } else if (key == "OpenAction") {
-      if (RunsJavaScript(value)) tally_.Note(Heuristic::kOpenActionJavaScript, Where(owner));
+      NoteAutomaticAction(value, Heuristic::kOpenActionJavaScript, Where(owner));
     } else if (key == "AA") {
       NoteAdditionalActions(dict, value, owner);
     } else if (key == "RichMedia" || key == "RichMediaContent" || key == "RichMediaSettings" ||
@@ -341,38 +323,58 @@ class ObjectWalker {
     const bool page = owner_dict.lookup("Type").isName("Page");
     Dict& triggers = *actions.getDict();
     for (int i = 0; i < triggers.getLength(); ++i) {
-      if (IsAutomaticTrigger(triggers.getKey(i), page) && RunsJavaScript(triggers.getValNF(i))) {
-        tally_.Note(Heuristic::kAdditionalActionJavaScript, Where(owner));
-        return;
+      if (IsAutomaticTrigger(triggers.getKey(i), page)) {
+        NoteAutomaticAction(triggers.getValNF(i), Heuristic::kAdditionalActionJavaScript, Where(owner));
       }
     }
   }
 
-  // Whether an action, or any action chained after it by /Next, is JavaScript. Hostile files chain
-  // actions in cycles: each reference is followed once, and only so many actions in all.
-  bool RunsJavaScript(const Object& action) {
+  // The types (/S) of an action and of the actions chained after it by /Next, in order; an action
+  // with a /JS entry counts as JavaScript. Hostile files chain actions in cycles: each reference is
+  // followed once, and only so many actions in all.
+  std::vector<std::string> ActionTypes(const Object& action) {
+    std::vector<std::string> types;
     std::set<Ref> followed;
     size_t budget = kMaxActionsFollowed;
-    return RunsJavaScript(action, followed, budget);
+    CollectActionTypes(action, followed, budget, types);
+    return types;
   }
 
-  bool RunsJavaScript(const Object& action, std::set<Ref>& followed, size_t& budget) {
-    if (budget == 0 || ShouldStop()) return false;
+  void CollectActionTypes(const Object& action, std::set<Ref>& followed, size_t& budget,
+                          std::vector<std::string>& types) {
+    if (budget == 0 || ShouldStop()) return;
     --budget;
     if (action.isRef()) {
-      if (!followed.insert(action.getRef()).second) return false;
-      return RunsJavaScript(Fetch(action.getRef()), followed, budget);
+      if (followed.insert(action.getRef()).second) CollectActionTypes(Fetch(action.getRef()), followed, budget, types);
+      return;
     }
     if (action.isArray()) {
-      for (int i = 0; i < action.arrayGetLength(); ++i) {
-        if (RunsJavaScript(action.arrayGetNF(i), followed, budget)) return true;
-      }
-      return false;
+      for (int i = 0; i < action.arrayGetLength(); ++i) CollectActionTypes(action.arrayGetNF(i), followed, budget, types);
+      return;
     }
-    if (!action.isDict()) return false;
+    if (!action.isDict()) return;
     Dict& dict = *action.getDict();
-    if (Resolve(dict.lookupNF("S")).isName("JavaScript") || !dict.lookupNF("JS").isNull()) return true;
-    return RunsJavaScript(dict.lookupNF("Next"), followed, budget);
+    const Object type = Resolve(dict.lookupNF("S"));
+    if (!dict.lookupNF("JS").isNull()) {
+      types.push_back("JavaScript");
+    } else if (type.isName()) {
+      types.push_back(type.getName());
+    }
+    CollectActionTypes(dict.lookupNF("Next"), followed, budget, types);
+  }
+
+  // Notes what an action that runs without a click does: JavaScript as `script` says, and opening the
+  // web or a file as an automatic action naming its type.
+  void NoteAutomaticAction(const Object& action, Heuristic script, const std::string& where) {
+    static constexpr std::array<std::string_view, 6> kReachOut = {"URI",  "Launch", "SubmitForm",
+                                                                  "GoToR", "GoToE", "ImportData"};
+    for (const std::string& type : ActionTypes(action)) {
+      if (type == "JavaScript") {
+        tally_.Note(script, where);
+      } else if (std::find(kReachOut.begin(), kReachOut.end(), type) != kReachOut.end()) {
+        tally_.Note(Heuristic::kAutomaticAction, fmt::format("{} (/{})", where, type));
+      }
+    }
   }
 
   // Forms repeat the same field script many times: each distinct script is one layer.
@@ -510,7 +512,11 @@ class ObjectWalker {
     if (role == Role::kScript) Utf16ScriptToUtf8(bytes);
     if (IsObjectStream(streams)) NoteEscapedNames(bytes, parts.front());
     ChildTraits traits;
-    if (role == Role::kContent) traits.kind = LayerKind::kContentStream;
+    if (role == Role::kContent) {
+      traits.kind = LayerKind::kContentStream;
+      // Page text, fonts, object streams: what runs (scripts, attachments) is a layer of its own.
+      traits.words = Words::kProse;
+    }
     Admitted(sink_.Add(name, std::move(bytes), traits));
   }
 

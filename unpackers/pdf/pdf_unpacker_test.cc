@@ -267,14 +267,14 @@ TEST_F(PdfUnpackerTest, PageOpenAdditionalActionJavaScriptIsAutoRun) {
 
 TEST_F(PdfUnpackerTest, LaunchActionIsMalicious) {
   const Result r = ProbeSample("launch_cmd.pdf");
-  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.Launch high launch_cmd.pdf"}));
+  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.AutomaticAction high launch_cmd.pdf", "Tollgate.PDF.Launch high launch_cmd.pdf"}));
   EXPECT_EQ(r.layers, (StringSet{"launch_cmd.pdf", "launch_cmd.pdf>objects/4.0"}));
   EXPECT_EQ(r.verdict, Verdict::kMalicious);
 }
 
 TEST_F(PdfUnpackerTest, EmbeddedEicarIsAnAttachmentLayerNamedByItsFileName) {
   const Result r = ProbeSample("eicar_attachment.pdf");
-  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.EmbeddedFile low eicar_attachment.pdf"}));
+  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.EmbeddedFile info eicar_attachment.pdf"}));
   EXPECT_EQ(r.layers, (StringSet{"eicar_attachment.pdf", "eicar_attachment.pdf>attachments/eicar.com",
                                  "eicar_attachment.pdf>objects/4.0"}));
   // Flate-compressed in the file: only the decoded layer holds the EICAR string.
@@ -338,7 +338,7 @@ TEST_F(PdfUnpackerTest, UserPasswordWithTheRightPasswordIsDecryptedAndScanned) {
   EXPECT_EQ(
       r.pdf,
       (Strings{"Tollgate.Decrypt.Attempt info user_password.pdf", "Tollgate.Decrypt.Attempt info user_password.pdf",
-               "Tollgate.PDF.EmbeddedFile low user_password.pdf", "Tollgate.PDF.Encrypted info user_password.pdf"}));
+               "Tollgate.PDF.EmbeddedFile info user_password.pdf", "Tollgate.PDF.Encrypted info user_password.pdf"}));
   std::vector<std::string> attempts;
   for (const Finding& f : r.findings) {
     if (f.rule == "Tollgate.Decrypt.Attempt") attempts.push_back(f.detail);
@@ -517,6 +517,31 @@ TEST_F(PdfUnpackerTest, JavaScriptAtTheEndOfACycleIsStillFound) {
   EXPECT_EQ(r.verdict, Verdict::kMalicious);
 }
 
+// Opening a web page or a file by itself is the shape of a phishing PDF: each such action type is
+// named where it was seen; the same action behind a click (a link annotation) is not automatic.
+TEST_F(PdfUnpackerTest, ActionsThatReachOutWithoutAClickAreAutomatic) {
+  const Result uri = Probe("uri.pdf", OnePagePdf("/OpenAction << /S /URI /URI (https://login.example.invalid/) >>", "", {}));
+  EXPECT_EQ(uri.pdf, (Strings{"Tollgate.PDF.AutomaticAction high uri.pdf"}));
+  EXPECT_EQ(DetailOf(uri, "Tollgate.PDF.AutomaticAction"),
+            "opens the web or a file when the document or a page opens, without a click: first in object 1 0 (/URI)");
+  EXPECT_EQ(uri.verdict, Verdict::kMalicious);
+
+  const Result chained = Probe("chained.pdf", OnePagePdf("/OpenAction 5 0 R", "",
+                                                         {
+                                                             "<< /S /GoTo /D [3 0 R /Fit] /Next 6 0 R >>",
+                                                             "<< /S /GoToR /F (remote.pdf) /D [0 /Fit] >>",
+                                                         }));
+  EXPECT_EQ(chained.pdf, (Strings{"Tollgate.PDF.AutomaticAction high chained.pdf"}));
+  EXPECT_EQ(DetailOf(chained, "Tollgate.PDF.AutomaticAction"),
+            "opens the web or a file when the document or a page opens, without a click: first in object 1 0 (/GoToR)");
+
+  const Result link = Probe("link.pdf", OnePagePdf("", "/Annots [5 0 R]",
+                                                   {"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] "
+                                                    "/A << /S /URI /URI (https://example.com/terms) >> >>"}));
+  EXPECT_EQ(link.pdf, Strings{});
+  EXPECT_EQ(link.verdict, Verdict::kClean);
+}
+
 TEST_F(PdfUnpackerTest, EscapedNamesInsideACompressedObjectStreamAreFound) {
   const std::string pdf = PdfWithObjectStream({
       "<< /Type /Catalog /Pages 2 0 R /OpenAction 3 0 R >>",
@@ -525,7 +550,8 @@ TEST_F(PdfUnpackerTest, EscapedNamesInsideACompressedObjectStreamAreFound) {
   });
   ASSERT_EQ(pdf.find("#61"), std::string::npos);
   const Result r = Probe("objstm.pdf", pdf);
-  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.Launch high objstm.pdf", "Tollgate.PDF.NameObfuscation high objstm.pdf"}));
+  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.AutomaticAction high objstm.pdf", "Tollgate.PDF.Launch high objstm.pdf",
+                            "Tollgate.PDF.NameObfuscation high objstm.pdf"}));
   EXPECT_EQ(DetailOf(r, "Tollgate.PDF.NameObfuscation"),
             "hex-escaped name spells a key viewers act on: first in object stream 4 0 at offset 109 (/L#61unch)");
   EXPECT_EQ(r.layers, (StringSet{"objstm.pdf", "objstm.pdf>objects/4.0"}));
@@ -547,6 +573,7 @@ TEST_F(PdfUnpackerTest, ActionsReachedThroughPackedObjectsTheWalkDoesNotKeepAreF
   ASSERT_EQ(pdf.find("/AA"), std::string::npos);
   const Result r = Probe("packed_actions.pdf", pdf);
   EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.AdditionalActionJavaScript high packed_actions.pdf",
+                            "Tollgate.PDF.AutomaticAction high packed_actions.pdf",
                             "Tollgate.PDF.JavaScript medium packed_actions.pdf",
                             "Tollgate.PDF.Launch high packed_actions.pdf"}));
   EXPECT_EQ(DetailOf(r, "Tollgate.PDF.AdditionalActionJavaScript"),
@@ -645,7 +672,7 @@ TEST_F(PdfUnpackerTest, AttachmentNamesAreDecodedStrippedOfFoldersAndKeptApart) 
                      Stream("/Type /EmbeddedFile", "four"),
                  });
   const Result r = Probe("files.pdf", pdf);
-  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.EmbeddedFile low files.pdf"}));
+  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.EmbeddedFile info files.pdf"}));
   EXPECT_EQ(DetailOf(r, "Tollgate.PDF.EmbeddedFile"), "embedded file: first in object 9 0, 4 places in all");
   EXPECT_EQ(r.layers, (StringSet{"files.pdf", "files.pdf>objects/4.0", "files.pdf>attachments/r\xc3\xa9sum\xc3\xa9.txt",
                                  "files.pdf>attachments/evil.exe", "files.pdf>attachments/same.txt",
@@ -668,7 +695,7 @@ TEST_F(PdfUnpackerTest, ImageStreamsAreNeverDecoded) {
       });
   const Result r = Probe("images.pdf", pdf);
   EXPECT_EQ(r.layers, (StringSet{"images.pdf", "images.pdf>objects/4.0"}));
-  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.EmbeddedFile low images.pdf", "Tollgate.PDF.JavaScript medium images.pdf"}));
+  EXPECT_EQ(r.pdf, (Strings{"Tollgate.PDF.EmbeddedFile info images.pdf", "Tollgate.PDF.JavaScript medium images.pdf"}));
 }
 
 }  // namespace
