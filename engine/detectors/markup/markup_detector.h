@@ -1,0 +1,10 @@
+// The markup detector (see markup_detector.cc), for code that builds detectors itself, such as tests.
+#pragma once
+
+#include "tollgate/detector.h"
+
+namespace tollgate {
+
+DetectorFactory MakeDetectorFactory_markup();
+
+}  // namespace tollgate
