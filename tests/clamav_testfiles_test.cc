@@ -69,5 +69,25 @@ TEST(ClamavTestfiles, YaraAloneFindsClamExeInEveryFormatLibclamavOpens) {
   EXPECT_GE(formats_opened, 30u);
 }
 
+// Zip members compressed with a method libzip does not decode are left to libclamav, which does:
+// every engine alone still reaches clam.exe, none ends incomplete.
+TEST(ClamavTestfiles, ZipMethodsLibzipLacksReachTheInnerFile) {
+  TempDir clamav_bundle, yara_bundle;
+  auto clamav_only = ScannerWith(clamav_bundle, "clamav/clam.hdb", kClamExeHashSignature);
+  auto yara_only = ScannerWith(yara_bundle, "yara/clam.yar", kClamExeYaraRule);
+  ASSERT_NE(clamav_only, nullptr);
+  ASSERT_NE(yara_only, nullptr);
+  for (const char* name : {"clam.d64.zip", "clam.impl.zip"}) {
+    const std::string file = (kClamTestFiles / name).string();
+    auto by_clamav = clamav_only->ScanFile(file);
+    auto by_yara = yara_only->ScanFile(file);
+    ASSERT_TRUE(by_clamav.ok() && by_yara.ok()) << name;
+    EXPECT_EQ(by_clamav->verdict, Verdict::kMalicious) << name;
+    EXPECT_EQ(by_yara->verdict, Verdict::kMalicious) << name;
+    EXPECT_EQ(ObjectsWith(*by_clamav, "ClamTest.Exe.UNOFFICIAL").size(), 1u) << name;
+    EXPECT_EQ(ObjectsWith(*by_yara, "Clam_Test_Exe").size(), 1u) << name;
+  }
+}
+
 }  // namespace
 }  // namespace tollgate::testing

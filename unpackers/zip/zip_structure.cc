@@ -185,4 +185,20 @@ StructureProblem CheckZipStructure(std::span<const uint8_t> bytes) {
   return {};
 }
 
+std::vector<uint16_t> CompressionMethods(std::span<const uint8_t> bytes) {
+  const Reader in(bytes);
+  std::string error;
+  const std::optional<Directory> dir = FindDirectory(in, error);
+  std::vector<uint16_t> methods;
+  if (!dir) return methods;
+  uint64_t at = dir->offset + dir->shift;
+  const uint64_t directory_end = at + dir->size;
+  while (at < directory_end && in.Read<uint32_t>(at) == kCentralHeader && in.Has(at, 46)) {
+    const uint16_t method = *in.Read<uint16_t>(at + 10);
+    if (std::find(methods.begin(), methods.end(), method) == methods.end()) methods.push_back(method);
+    at += 46 + uint64_t{*in.Read<uint16_t>(at + 28)} + *in.Read<uint16_t>(at + 30) + *in.Read<uint16_t>(at + 32);
+  }
+  return methods;
+}
+
 }  // namespace tollgate::zip

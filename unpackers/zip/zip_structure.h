@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace tollgate::zip {
 
@@ -17,5 +18,9 @@ struct StructureProblem {
 
 // nullopt-like: an empty reason means the structure is sound.
 StructureProblem CheckZipStructure(std::span<const uint8_t> bytes);
+
+// The compression methods the central directory names, each once, in order of first use; empty when
+// there is no readable directory (CheckZipStructure says why).
+std::vector<uint16_t> CompressionMethods(std::span<const uint8_t> bytes);
 
 }  // namespace tollgate::zip

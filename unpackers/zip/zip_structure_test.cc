@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -85,6 +86,21 @@ TEST(ZipStructure, ANameThatDiffersBetweenHeadersIsAMismatch) {
   const StructureProblem problem = CheckZipStructure(zip);
   EXPECT_EQ(problem.reason, "header_mismatch");
   EXPECT_EQ(problem.detail, "entry 0: central directory and local header disagree");
+}
+
+TEST(ZipStructure, CompressionMethodsAreTheCentralDirectorysEachOnce) {
+  std::vector<uint8_t> zip = ZipWriter::Build({{"a.txt", "alpha"}, {"b.txt", "beta"}, {"c.txt", "gamma"}});
+  EXPECT_EQ(CompressionMethods(zip), (std::vector<uint16_t>{0}));
+  // The second central directory entry's method field: Deflate64 (9).
+  const uint8_t signature[] = {0x50, 0x4b, 0x01, 0x02};
+  auto central = std::search(zip.begin(), zip.end(), std::begin(signature), std::end(signature));
+  central = std::search(central + 1, zip.end(), std::begin(signature), std::end(signature));
+  ASSERT_NE(central, zip.end());
+  central[10] = 9;
+  EXPECT_EQ(CompressionMethods(zip), (std::vector<uint16_t>{0, 9}));
+  EXPECT_EQ(CompressionMethods(std::vector<uint8_t>(100, 0x50)), std::vector<uint16_t>{});
+  zip.resize(zip.size() - 30);
+  EXPECT_EQ(CompressionMethods(zip), std::vector<uint16_t>{});
 }
 
 TEST(ZipStructure, TruncatedAndGarbageInputIsAParseErrorNeverACrash) {

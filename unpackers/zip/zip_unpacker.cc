@@ -29,6 +29,9 @@ bool IsOpenDocumentContent(std::string_view package_mime, std::string_view name)
          std::find(std::begin(kContent), std::end(kContent), name) != std::end(kContent);
 }
 
+// WinZip AES entries name method 99 and keep the real method in an extra field; libzip reads them.
+constexpr uint16_t kWinZipAes = 99;
+
 bool IsZipMime(std::string_view mime) {
   return mime == "application/zip" || mime == "application/java-archive" ||
          mime.starts_with("application/vnd.openxmlformats-officedocument.") ||
@@ -90,7 +93,15 @@ bool ReadEncryptedEntry(zip_t* archive, zip_uint64_t index, uint64_t cap, const 
 class ZipUnpacker final : public Unpacker {
  public:
   std::string_view Name() const override { return "zip"; }
-  bool Accepts(const ScanObject& object) const override { return IsZipMime(object.type.mime); }
+  // A zip with a member libzip cannot decode (Deflate64, Implode...) is left to libclamav, which
+  // decodes those methods and hands every member on to the other engines.
+  bool Accepts(const ScanObject& object) const override {
+    if (!IsZipMime(object.type.mime)) return false;
+    const std::vector<uint16_t> methods = zip::CompressionMethods(object.bytes);
+    return std::all_of(methods.begin(), methods.end(), [](uint16_t method) {
+      return method == kWinZipAes || zip_compression_method_supported(method, /*compress=*/0) != 0;
+    });
+  }
 
   Status Unpack(const ScanObject& parent, ChildSink& sink) const override {
     const zip::StructureProblem problem = zip::CheckZipStructure(parent.bytes);
@@ -130,7 +141,10 @@ class ZipUnpacker final : public Unpacker {
         }
       }
       ChildTraits traits;
-      if (IsOpenDocumentContent(parent.type.mime, name)) traits.kind = LayerKind::kContentStream;
+      if (IsOpenDocumentContent(parent.type.mime, name)) {
+        traits.kind = LayerKind::kContentStream;
+        traits.words = Words::kProse;  // the document's text, styles and settings
+      }
       // A refusal here is recorded by the sink; the next entry may still fit.
       (void)sink.Add(name, std::move(bytes), traits);
     }
