@@ -99,6 +99,7 @@ def tiny_png():
 def samples():
     # Imported here: the sample modules import this one for the shared parts.
     import archive_samples
+    import attack_samples
     import benign_documents
     import office_samples
     import pdf_samples
@@ -120,9 +121,16 @@ def samples():
         "malicious/triple_nested.zip": zip_bytes([("level1.zip", zip_bytes([("level2.zip", eicar_zip)]))]),
         "malicious/eicar_media.docx": minimal_docx("See the attached picture.",
                                                    [("word/media/image1.bin", EICAR)]),
-        # Text that only looks like an attack: a PowerShell download cradle inside an archive.
-        "malicious/cradle.zip": zip_bytes([("notes/admin.txt", DOWNLOAD_CRADLE)]),
+        # A PowerShell download cradle inside an archive: as a script Windows runs it (malicious); as
+        # a note quoting it (an admin's reminder) it is prose, and clean.
+        "malicious/cradle.zip": zip_bytes([("tools/update.ps1", DOWNLOAD_CRADLE)]),
+        "benign/prose/cradle_note.zip": zip_bytes([("notes/admin.txt", DOWNLOAD_CRADLE)]),
+        # Media whose first byte is a jump opcode: libmagic calls it "DOS executable (COM)", but
+        # nothing loads it as one.
+        "benign/jump_media.docx": minimal_docx("See the attached chart.",
+                                               [("word/media/chart1.bin", b"\xe9\x10\x00" + bytes(range(256)) * 8)]),
         **archive_samples.samples(),
+        **attack_samples.samples(),
         **benign_documents.samples(),
         **office_samples.samples(),
         **pdf_samples.samples(),

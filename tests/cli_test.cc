@@ -139,6 +139,10 @@ TEST(CliScan, APolicyFileChangesVerdictsAndActions) {
 engine = "hyperscan"
 rule = "Tollgate.Doc.PowerShell*"
 verdict = "clean"
+[[override]]
+engine = "tollgate"
+rule = "Tollgate.Type.Script"
+verdict = "clean"
 )");
   const std::string sample = (kCorpus / "malicious/cradle.zip").string();
   const CommandResult allowed = RunCommand(kTollgate + " scan --policy " + (dir.path() / "policy.toml").string() + " " + sample);
