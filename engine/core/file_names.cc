@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
+
+#include "tollgate/utf8.h"
 
 namespace tollgate {
 
@@ -16,10 +17,7 @@ std::vector<std::string> Extensions(std::string_view name) {
   size_t start = name.find('.', 1);
   while (start != std::string_view::npos) {
     const size_t next = name.find('.', start + 1);
-    std::string extension(name.substr(start + 1, next == std::string_view::npos ? next : next - start - 1));
-    std::transform(extension.begin(), extension.end(), extension.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    extensions.push_back(std::move(extension));
+    extensions.push_back(AsciiLowercase(name.substr(start + 1, next == std::string_view::npos ? next : next - start - 1)));
     start = next;
   }
   return extensions;

@@ -38,4 +38,12 @@ std::string Utf16LeToUtf8(std::span<const uint8_t> utf16) {
   return out;
 }
 
+std::string AsciiLowercase(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
 }  // namespace tollgate

@@ -55,6 +55,17 @@ Finding IncompleteFinding(std::string_view engine, std::string_view reason, cons
   return finding;
 }
 
+Finding HeuristicFinding(std::string rule, Severity severity, std::string object, std::string detail) {
+  Finding finding;
+  finding.engine = "tollgate";
+  finding.rule = std::move(rule);
+  finding.severity = severity;
+  finding.kind = FindingKind::kHeuristic;
+  finding.object = std::move(object);
+  finding.detail = std::move(detail);
+  return finding;
+}
+
 Finding DecryptAttemptFinding(const ObjectPath& object, size_t attempt, size_t attempts, bool accepted) {
   Finding finding;
   finding.engine = "tollgate";

@@ -28,14 +28,7 @@ constexpr std::string_view kPrefix = "TOLLGATE-FAULT:";
 
 // What escaped the sandbox: recorded so a test can tell a refused attempt from a successful one.
 Finding Escaped(const ScanObject& parent, std::string detail) {
-  Finding finding;
-  finding.engine = "tollgate";
-  finding.rule = "Tollgate.TestFault.Escaped";
-  finding.severity = Severity::kHigh;
-  finding.kind = FindingKind::kHeuristic;
-  finding.object = parent.path.ToString();
-  finding.detail = std::move(detail);
-  return finding;
+  return HeuristicFinding("Tollgate.TestFault.Escaped", Severity::kHigh, parent.path.ToString(), std::move(detail));
 }
 
 class FaultUnpacker final : public Unpacker {

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "tollgate/file_names.h"
+#include "tollgate/utf8.h"
 
 namespace tollgate {
 namespace {
@@ -40,16 +41,10 @@ Sheet SheetOf(const ScanObject& object) {
   return Sheet::kNone;
 }
 
-std::string Lowercase(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 // What makes a formula act beyond the sheet, or nullopt. DDE is APPLICATION|TOPIC!ITEM.
 std::optional<std::string> DangerousPart(std::string_view formula) {
-  const std::string lower = Lowercase(formula);
+  const std::string lower = AsciiLowercase(formula);
   const size_t pipe = lower.find('|');
   if (pipe != std::string::npos && lower.find('!', pipe) != std::string::npos) return "DDE " + std::string(formula.substr(0, pipe + 1));
   static constexpr std::array<std::string_view, 11> kFunctions = {
@@ -198,15 +193,9 @@ class FormulaDetector final : public Detector {
       ForEachDelimitedCell(text, on_cell);
     }
     if (!first) return Status::Ok();
-    Finding finding;
-    finding.engine = "tollgate";
-    finding.rule = "Tollgate.Formula.Injection";
-    finding.severity = Severity::kHigh;
-    finding.kind = FindingKind::kHeuristic;
-    finding.object = object.path.ToString();
-    finding.detail = fmt::format("row {}, column {}: {} ({}){}", first->row, first->column, first->cell, first->why,
-                                 count > 1 ? fmt::format("; {} such cells", count) : "");
-    out.Add(std::move(finding));
+    out.Add(HeuristicFinding("Tollgate.Formula.Injection", Severity::kHigh, object.path.ToString(),
+                             fmt::format("row {}, column {}: {} ({}){}", first->row, first->column, first->cell,
+                                         first->why, count > 1 ? fmt::format("; {} such cells", count) : "")));
     return Status::Ok();
   }
 };

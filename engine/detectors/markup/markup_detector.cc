@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tollgate/file_names.h"
+#include "tollgate/utf8.h"
 
 namespace tollgate {
 namespace {
@@ -42,12 +43,6 @@ Markup MarkupOf(const ScanObject& object) {
   return Markup::kNone;
 }
 
-std::string Lowercase(std::span<const uint8_t> bytes) {
-  std::string text(bytes.begin(), bytes.end());
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':'; }
 
@@ -145,16 +140,6 @@ std::string RedirectTarget(std::string_view script) {
   return {};
 }
 
-Finding Heuristic(std::string rule, Severity severity, const ScanObject& object, std::string detail) {
-  Finding finding;
-  finding.engine = "tollgate";
-  finding.rule = std::move(rule);
-  finding.severity = severity;
-  finding.kind = FindingKind::kHeuristic;
-  finding.object = object.path.ToString();
-  finding.detail = std::move(detail);
-  return finding;
-}
 
 std::string Bounded(std::string_view text) { return std::string(text.substr(0, 120)); }
 
@@ -166,25 +151,26 @@ class MarkupDetector final : public Detector {
   Status Scan(const ScanObject& object, const ScanContext&, FindingSink& out) const override {
     const Markup markup = MarkupOf(object);
     if (markup == Markup::kNone) return Status::Ok();
-    const std::string page = Lowercase(object.bytes.first(std::min(object.bytes.size(), kMaxBytes)));
+    const std::string page = AsciiLowercase(std::string_view(reinterpret_cast<const char*>(object.bytes.data()),
+                                                           std::min(object.bytes.size(), kMaxBytes)));
     const PageActs acts = ReadPage(page);
 
     std::string decode, store, save;
     if (ContainsAny(acts.script, {"atob(", "fromcharcode", "uint8array", "base64,"}, decode) &&
         ContainsAny(acts.script, {"new blob", "createobjecturl", "data:application/"}, store) &&
         ContainsAny(acts.script, {"mssaveoropenblob", "mssaveblob", ".download"}, save)) {
-      out.Add(Heuristic("Tollgate.HTML.Smuggling", Severity::kHigh, object,
+      out.Add(HeuristicFinding("Tollgate.HTML.Smuggling", Severity::kHigh, object.path.ToString(),
                         "script builds a file in the browser and saves it (" + decode + ", " + store + ", " + save + ")"));
     }
     if (markup == Markup::kSvg && (acts.has_script_element || !acts.event_attribute.empty())) {
-      out.Add(Heuristic("Tollgate.SVG.Script", Severity::kHigh, object,
+      out.Add(HeuristicFinding("Tollgate.SVG.Script", Severity::kHigh, object.path.ToString(),
                         acts.has_script_element ? "an image with a <script> element"
                                                 : "an image with an " + acts.event_attribute + " event handler"));
     }
     std::string target = acts.refresh_target;
     if (!target.starts_with("http://") && !target.starts_with("https://")) target = RedirectTarget(acts.script);
     if (!target.empty()) {
-      out.Add(Heuristic("Tollgate.HTML.AutoRedirect", Severity::kMedium, object,
+      out.Add(HeuristicFinding("Tollgate.HTML.AutoRedirect", Severity::kMedium, object.path.ToString(),
                         "opens " + Bounded(target) + " by itself"));
     }
     return Status::Ok();

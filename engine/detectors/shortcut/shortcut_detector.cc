@@ -103,8 +103,7 @@ namespace {
 
 // Programs that run whatever command line they are given.
 bool StartsAnInterpreter(const shortcut::ShellLink& link) {
-  std::string text = link.target + " " + link.arguments;
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string text = AsciiLowercase(link.target + " " + link.arguments);
   static constexpr std::array<std::string_view, 12> kInterpreters = {
       "cmd.exe", "cmd ", "powershell", "pwsh", "mshta", "wscript", "cscript", "rundll32", "regsvr32", "certutil",
       "bitsadmin", "msiexec"};
@@ -121,15 +120,11 @@ class ShortcutDetector final : public Detector {
     const std::optional<shortcut::ShellLink> link = shortcut::ReadShellLink(object.bytes);
     if (!link) return Status::Ok();
     const bool command = StartsAnInterpreter(*link);
-    Finding finding;
-    finding.engine = "tollgate";
-    finding.rule = command ? "Tollgate.LNK.Command" : "Tollgate.LNK.Shortcut";
-    finding.severity = command ? Severity::kHigh : Severity::kMedium;
-    finding.kind = FindingKind::kHeuristic;
-    finding.object = object.path.ToString();
-    finding.detail = "Windows shortcut to " + (link->target.empty() ? std::string("an unnamed target") : link->target) +
-                     (link->arguments.empty() ? "" : ", arguments: " + link->arguments.substr(0, 200));
-    out.Add(std::move(finding));
+    out.Add(HeuristicFinding(
+        command ? "Tollgate.LNK.Command" : "Tollgate.LNK.Shortcut", command ? Severity::kHigh : Severity::kMedium,
+        object.path.ToString(),
+        "Windows shortcut to " + (link->target.empty() ? std::string("an unnamed target") : link->target) +
+            (link->arguments.empty() ? "" : ", arguments: " + link->arguments.substr(0, 200))));
     return Status::Ok();
   }
 };

@@ -1,6 +1,7 @@
 #include "typecheck_detector.h"
 
 #include "tollgate/file_names.h"
+#include "tollgate/utf8.h"
 
 #include <algorithm>
 #include <array>
@@ -12,11 +13,6 @@ namespace tollgate {
 namespace typecheck {
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  return lower;
-}
 
 constexpr std::array<std::string_view, 15> kExecutableExtensions = {
     "exe", "scr", "pif", "com", "bat", "cmd", "js", "jse", "vbs", "vbe", "wsf", "hta", "ps1", "lnk", "msi"};
@@ -67,7 +63,7 @@ const ExtensionRule* RuleFor(std::string_view extension) {
 }
 
 bool MimeMatches(const ExtensionRule& rule, std::string_view mime) {
-  const std::string lower = Lower(mime);
+  const std::string lower = AsciiLowercase(mime);
   return std::any_of(rule.mime_prefixes.begin(), rule.mime_prefixes.end(),
                      [&](std::string_view prefix) { return lower.starts_with(prefix); });
 }
@@ -116,16 +112,6 @@ bool HasHeader(Header header, std::span<const uint8_t> bytes) {
   return false;
 }
 
-Finding Heuristic(std::string rule, Severity severity, const ScanObject& object, std::string detail) {
-  Finding finding;
-  finding.engine = "tollgate";
-  finding.rule = std::move(rule);
-  finding.severity = severity;
-  finding.kind = FindingKind::kHeuristic;
-  finding.object = object.path.ToString();
-  finding.detail = std::move(detail);
-  return finding;
-}
 
 class TypeCheckDetector final : public Detector {
  public:
@@ -140,29 +126,29 @@ class TypeCheckDetector final : public Detector {
       const std::string& last = extensions.back();
       if (const ExtensionRule* rule = RuleFor(last); rule && !MimeMatches(*rule, object.type.mime)) {
         if (!executable.empty()) {
-          out.Add(Heuristic("Tollgate.Type.DisguisedExecutable", Severity::kHigh, object,
+          out.Add(HeuristicFinding("Tollgate.Type.DisguisedExecutable", Severity::kHigh, object.path.ToString(),
                             std::string(executable) + " named ." + last));
         } else {
-          out.Add(Heuristic("Tollgate.Type.ExtensionMismatch", Severity::kLow, object,
+          out.Add(HeuristicFinding("Tollgate.Type.ExtensionMismatch", Severity::kLow, object.path.ToString(),
                             "." + last + " holds " + object.type.mime));
         }
       }
       if (extensions.size() >= 2 && Contains(kExecutableExtensions, last) &&
           RuleFor(extensions[extensions.size() - 2]) != nullptr) {
-        out.Add(Heuristic("Tollgate.Name.DoubleExtension", Severity::kHigh, object,
+        out.Add(HeuristicFinding("Tollgate.Name.DoubleExtension", Severity::kHigh, object.path.ToString(),
                           "." + extensions[extensions.size() - 2] + " followed by ." + last));
       }
       if (executable.empty() && IsScriptExtension(last)) {
-        out.Add(Heuristic("Tollgate.Type.Script", Severity::kMedium, object, "." + last + " script"));
+        out.Add(HeuristicFinding("Tollgate.Type.Script", Severity::kMedium, object.path.ToString(), "." + last + " script"));
       }
     }
     // U+202E RIGHT-TO-LEFT OVERRIDE makes "invoice" U+202E "fdp.exe" display as "invoiceexe.pdf".
     if (name.find("\xE2\x80\xAE") != std::string_view::npos) {
-      out.Add(Heuristic("Tollgate.Name.RightToLeftOverride", Severity::kHigh, object,
+      out.Add(HeuristicFinding("Tollgate.Name.RightToLeftOverride", Severity::kHigh, object.path.ToString(),
                         "the name contains a right-to-left override"));
     }
     if (!executable.empty()) {
-      out.Add(Heuristic("Tollgate.Type.Executable", Severity::kMedium, object, std::string(executable)));
+      out.Add(HeuristicFinding("Tollgate.Type.Executable", Severity::kMedium, object.path.ToString(), std::string(executable)));
     }
     return Status::Ok();
   }

@@ -1,9 +1,10 @@
-// Text from file formats as UTF-8: the one converter every unpacker and detector uses.
+// Text from file formats: the one UTF-8 converter and case folding every unpacker and detector uses.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace tollgate {
 
@@ -12,5 +13,8 @@ void AppendUtf8(char32_t code_point, std::string& out);
 
 // UTF-16LE to UTF-8; an unpaired surrogate becomes U+FFFD and an odd trailing byte is dropped.
 std::string Utf16LeToUtf8(std::span<const uint8_t> utf16);
+
+// `text` with A-Z lowered, every other byte as it is (locale-independent: file formats are ASCII).
+std::string AsciiLowercase(std::string_view text);
 
 }  // namespace tollgate

@@ -47,6 +47,9 @@ std::optional<Severity> ParseSeverity(std::string_view text);
 Finding IncompleteFinding(std::string_view engine, std::string_view reason, const ObjectPath& object,
                           std::string detail);
 
+// A finding of Tollgate's own heuristics (engine "tollgate", kind kHeuristic) about `object`.
+Finding HeuristicFinding(std::string rule, Severity severity, std::string object, std::string detail);
+
 // The info finding "Tollgate.Decrypt.Attempt" an unpacker records for each password it tries on
 // `object`: "password 2 of 3: accepted". It never names the password.
 Finding DecryptAttemptFinding(const ObjectPath& object, size_t attempt, size_t attempts, bool accepted);
